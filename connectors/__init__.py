@@ -1,0 +1,1 @@
+"""Connector plugins: each one knows one system and nothing of the engine's internals."""

@@ -1,0 +1,173 @@
+"""The boundary between the engine and every connector: the `Connector` base and the values crossing it.
+
+A connector knows one system: auth, reading changes, writing batches, looking records up by a
+natural key, describing its schema and translating the vendor's errors into `FailureCode`s. It
+never touches the store, the mappings or another connector. The engine drives the loop.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from connectors.errors import RemoteError
+
+Links = Mapping[str, tuple[str, ...]]
+
+
+class Secret(str):
+    """A credential. It prints as `****` so it cannot leak through logs, reprs or failure rows."""
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    def __str__(self) -> str:
+        return "****"
+
+    def reveal(self) -> str:
+        return str.__str__(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorSettings:
+    """What a connector needs to reach its system. Built by the engine from config + environment."""
+
+    system: str
+    base_url: str
+    token: Secret
+    options: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectSpec:
+    """Facts about one object of a system that the engine plans with."""
+
+    name: str
+    cursor_field: str
+    batch_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record as read from a system: native field names, values as the API returns them.
+
+    `links` holds associations to other objects of the same system (object name -> ids), for
+    systems that keep them outside the record's fields (HubSpot associations).
+    """
+
+    object: str
+    id: str
+    fields: Mapping[str, Any]
+    modified_at: datetime
+    links: Links = field(default_factory=dict)
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOp:
+    """One record to write. `id=None` creates; otherwise updates that record.
+
+    `ref` is the caller's correlation key, echoed in the `WriteResult`.
+    `links` asks for associations to be created (object name -> ids of that object).
+    """
+
+    ref: str
+    id: str | None
+    fields: Mapping[str, Any]
+    links: Links = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The outcome of one `WriteOp`, in the same order as the ops. `error` is None on success."""
+
+    ref: str
+    id: str | None
+    created: bool = False
+    error: RemoteError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSchema:
+    name: str
+    type: str
+    label: str = ""
+    required: bool = False
+    createable: bool = True
+    updateable: bool = True
+    length: int | None = None
+    picklist: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectSchema:
+    object: str
+    fields: Mapping[str, FieldSchema]
+
+
+@dataclass(slots=True)
+class CallCounter:
+    """API calls made, by kind. The engine reports these per system in `revhub sync --json`."""
+
+    read: int = 0
+    write: int = 0
+
+
+class Connector(ABC):
+    """Base of every connector. Subclasses declare `system` and `objects` and implement five methods.
+
+    Constructors do no I/O: the first network call happens in one of the methods below.
+    """
+
+    system: ClassVar[str]
+    objects: ClassVar[Mapping[str, ObjectSpec]]
+
+    def __init__(self, settings: ConnectorSettings) -> None:
+        self.settings = settings
+        self.calls = CallCounter()
+
+    def spec(self, object: str) -> ObjectSpec:
+        return self.objects[object]
+
+    @abstractmethod
+    def check(self) -> None:
+        """Prove the credentials and connection work; raise `ConnectorError` otherwise."""
+
+    @abstractmethod
+    def read(self, object: str, since: datetime | None, fields: Sequence[str]) -> Iterator[list[Record]]:
+        """Yield pages of records modified at or after `since` (inclusive), oldest first.
+
+        Inclusive on purpose: records sharing the boundary timestamp are read again rather than lost;
+        the engine drops the ones it has already seen by (id, modified_at).
+        """
+
+    @abstractmethod
+    def lookup(self, object: str, field: str, values: Sequence[str]) -> list[Record]:
+        """Candidate records whose `field` equals, or for URL-like fields contains, one of `values`.
+
+        Case-insensitive. The engine re-checks every candidate with its own normalization, so a
+        connector may return more than the matches but never fewer. Used to match before creating,
+        so a retry after a crash finds what the crashed run already created.
+        """
+
+    @abstractmethod
+    def write(self, object: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Write in the largest batches the API allows; one result per op, in order.
+
+        A record the system refuses gets a `WriteResult.error`; a failure of the whole call
+        (auth, rate limit, outage) raises `ConnectorError`.
+        """
+
+    @abstractmethod
+    def describe(self, object: str) -> ObjectSchema:
+        """The object's fields: types, picklists, required, createable, updateable."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
