@@ -1,0 +1,100 @@
+"""Builds what a command needs from the config: store, mappings, rules and one connector per system."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from connectors import registry
+from connectors.base import Connector
+from sync_engine import validate
+from sync_engine.config import Config, load_config
+from sync_engine.errors import ConfigError
+from sync_engine.mapping import Mapping_, load_mappings
+from sync_engine.pipeline import Progress, RunReport, run_pipeline
+from sync_engine.store import Store
+from sync_engine.tomlfile import did_you_mean
+
+
+def default_config_path() -> Path:
+    """REVHUB_CONFIG, else ./config.toml, else the shipped ./config.example.toml (emulators)."""
+    if os.environ.get("REVHUB_CONFIG"):
+        return Path(os.environ["REVHUB_CONFIG"])
+    return Path("config.toml") if Path("config.toml").exists() else Path("config.example.toml")
+
+
+@dataclass(slots=True)
+class App:
+    config: Config
+    mappings: dict[tuple[str, str], Mapping_]
+    rules: list[validate.Rule]
+    _store: Store | None = None
+    _connectors: dict[str, Connector] | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.config.store_url)
+            self._store.migrate()
+        return self._store
+
+    @property
+    def connectors(self) -> dict[str, Connector]:
+        if self._connectors is None:
+            self._connectors = {name: _connector(self.config, name) for name in self.config.systems}
+        return self._connectors
+
+    def pipeline_names(self, wanted: list[str] | None) -> list[str]:
+        if not wanted:
+            return [n for n, p in self.config.pipelines.items() if p.enabled]
+        for name in wanted:
+            if name not in self.config.pipelines:
+                raise ConfigError(f"no pipeline named `{name}`", file=str(self.config.path),
+                                  hint=did_you_mean(name, self.config.pipelines) or
+                                  "known: " + ", ".join(self.config.pipelines))
+        return wanted
+
+    def sync(self, names: list[str] | None = None, *, dry_run: bool = False, full: bool = False,
+             progress: Progress | None = None) -> list[RunReport]:
+        return [run_pipeline(self.config, self.store, self.connectors, self.mappings, self.rules, name,
+                             dry_run=dry_run, full=full, progress=progress)
+                for name in self.pipeline_names(names)]
+
+    def close(self) -> None:
+        for c in (self._connectors or {}).values():
+            c.close()
+        if self._store is not None:
+            self._store.engine.dispose()
+
+
+def _connector(config: Config, system: str) -> Connector:
+    name = config.systems[system].connector
+    try:
+        cls = registry.connector_class(name)
+    except KeyError:
+        raise ConfigError(f"no connector named `{name}` is installed", file=str(config.path),
+                          key=f"systems.{system}.connector",
+                          hint=did_you_mean(name, registry.connector_names()) or
+                          "installed: " + ", ".join(registry.connector_names())) from None
+    return cls(config.settings(system))
+
+
+def open_app(config_path: str | Path | None = None) -> App:
+    """Load and check every file a run depends on; raises ConfigError naming file:line."""
+    config = load_config(config_path or default_config_path())
+    mappings = load_mappings(config.mappings_dir)
+    rules = validate.load_rules(config.rules_file)
+    for name, p in config.pipelines.items():
+        for system, obj, which in ((p.source_system, p.source_object, "from"),
+                                   (p.target_system, p.target_object, "to")):
+            if (system, obj) not in mappings:
+                known = [o for s, o in mappings if s == system]
+                raise ConfigError(f"no mapping file for {system}.{obj}", file=str(config.path),
+                                  key=f"pipelines.{name}.{which}",
+                                  hint=did_you_mean(obj, known) or f"add mappings/{system}/{obj.lower()}.toml")
+        src, tgt = mappings[(p.source_system, p.source_object)], mappings[(p.target_system, p.target_object)]
+        if src.kind != tgt.kind:
+            raise ConfigError(f"pipeline maps a {src.kind} ({src.path}) onto a {tgt.kind} ({tgt.path})",
+                              file=str(config.path), key=f"pipelines.{name}",
+                              hint="source and target mappings must have the same `canonical` kind")
+    return App(config, mappings, rules)

@@ -1,0 +1,113 @@
+"""The `revhub` command line: check, sync, status, failures, daemon, emulator, demo.
+
+Exit codes, for every command (README "Contracts"): 0 done; 1 finished but some records failed;
+2 usage or config error (nothing ran); 3 a run stopped (fatal error, quota reached).
+`--json` prints one JSON object on stdout; progress and logs go to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from sync_engine.errors import ConfigError
+
+from sync_engine.commands import EXIT_OK, EXIT_RECORDS_FAILED, EXIT_STOPPED, EXIT_USAGE  # noqa: F401
+
+EPILOG = """\
+examples:
+  revhub check                              check config, mapping and rule files
+  revhub sync --dry-run                     preview every pipeline, write nothing
+  revhub sync contacts-hubspot-to-salesforce --json
+  revhub failures list --code RECORD_INVALID
+  revhub emulator start --system hubspot    a local HubSpot for trying things out
+  revhub demo                               emulators + sample data + every pipeline once
+
+config: --config FILE, else $REVHUB_CONFIG, else ./config.toml, else ./config.example.toml
+exit codes: 0 done, 1 some records failed, 2 usage or config error, 3 a run stopped
+"""
+
+
+def _err(*parts: Any) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="revhub", description="Keep CRM, marketing, finance and support systems in agreement.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="config file (see config.example.toml)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help="config file (see config.example.toml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add = sub.add_parser
+
+    def add_parser(name: str, **kw: Any) -> argparse.ArgumentParser:
+        return _add(name, parents=[common], **kw)
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
+
+    p = sub.add_parser("check", help="check config, mapping and rule files; errors name file:line")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = sub.add_parser("sync", help="run pipelines once (all enabled ones by default)",
+                       description="Read what changed in each pipeline's source, map, validate, match and "
+                                   "write it to the target. Quarantined records are reported, not failures.")
+    p.add_argument("pipelines", nargs="*", metavar="PIPELINE", help="pipeline names from the config")
+    p.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
+    p.add_argument("--full", action="store_true", help="ignore the saved cursor and read everything again")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout (see README, Contracts)")
+
+    p = sub.add_parser("status", help="the last run of every pipeline and open failures")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("failures", help="inspect the failure log")
+    fsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    fl = fsub.add_parser("list", help="open failures, newest last")
+    fl.add_argument("--pipeline")
+    fl.add_argument("--code", help="a failure code, e.g. RECORD_INVALID")
+    fl.add_argument("--json", action="store_true")
+
+    sub.add_parser("daemon", help="run every pipeline on its schedule until stopped (SIGTERM)")
+
+    p = sub.add_parser("emulator", help="local emulators of the vendors' APIs")
+    esub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    es = esub.add_parser("start", help="serve one emulator until SIGTERM; prints `listening on <url>` first")
+    es.add_argument("--system", required=True, help="hubspot or salesforce")
+    es.add_argument("--port", type=int, help="default: the system's fixed port from config.example.toml")
+    es.add_argument("--seed", help="folder of <object>.json files in the system's native shape")
+    es.add_argument("--token", help="accept only this token (default: any non-empty one)")
+
+    p = sub.add_parser("demo", help="sample data in both emulators, every pipeline once, a summary")
+    p.add_argument("--scale", type=float, default=1.0, help="size of the sample data (1.0: ~2,400 people)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"error": exc.render(), "file": exc.file, "line": exc.line, "key": exc.key,
+                              "hint": exc.hint}))
+        _err(f"error: {exc.render()}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_STOPPED
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from sync_engine import commands
+
+    handler = {"check": commands.check, "sync": commands.sync, "status": commands.status,
+               "failures": commands.failures, "daemon": commands.daemon, "emulator": commands.emulator,
+               "demo": commands.demo}[args.command]
+    return int(handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

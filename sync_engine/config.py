@@ -1,0 +1,159 @@
+"""Loads and checks `config.toml`: systems, pipelines, store, files; every error names file:line.
+
+Secrets never live in the file: each system names the environment variable (`token_env`) or the
+secret file (`token_file`) holding its token. The store URL can be overridden with REVHUB_STORE_URL.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from connectors.base import ConnectorSettings, Secret
+from sync_engine import tomlfile
+from sync_engine.errors import ConfigError
+
+EMULATOR_TOKEN = "local-emulator"  # what a loopback emulator is sent when no token is configured
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SystemConfig(_Strict):
+    connector: str
+    base_url: str
+    token_env: str | None = None
+    token_file: str | None = None
+    timeout: float = Field(30.0, gt=0)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class StoreConfig(_Strict):
+    url: str = "sqlite:///.revhub/state.db"
+
+
+class PipelineConfig(_Strict):
+    source: str = Field(alias="from", description="system.object to read changes from")
+    target: str = Field(alias="to", description="system.object to write to")
+    every_minutes: float = Field(5, gt=0)
+    enabled: bool = True
+
+    @field_validator("source", "target")
+    @classmethod
+    def _dotted(cls, v: str) -> str:
+        if v.count(".") != 1 or not all(v.split(".")):
+            raise ValueError("write it as system.object, e.g. hubspot.contacts or salesforce.Contact")
+        return v
+
+
+class FileConfig(_Strict):
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    mappings: str = "mappings"
+    rules: str | None = None
+    systems: dict[str, SystemConfig]
+    pipelines: dict[str, PipelineConfig]
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    name: str
+    source_system: str
+    source_object: str
+    target_system: str
+    target_object: str
+    every_minutes: float
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    store_url: str
+    mappings_dir: Path
+    rules_file: Path | None
+    systems: dict[str, SystemConfig]
+    pipelines: dict[str, Pipeline]
+
+    def settings(self, system: str) -> ConnectorSettings:
+        """Connector settings with the token resolved from the environment or a secret file."""
+        sc = self.systems[system]
+        options = dict(sc.options)
+        for key in ("ca_file",):
+            if key in options and not Path(options[key]).is_absolute():
+                options[key] = str(self.path.parent / options[key])
+        return ConnectorSettings(system=system, base_url=sc.base_url.rstrip("/"), token=self._token(system, sc),
+                                 options=options, timeout=sc.timeout)
+
+    def _token(self, system: str, sc: SystemConfig) -> Secret:
+        if sc.token_env and os.environ.get(sc.token_env):
+            return Secret(os.environ[sc.token_env].strip())
+        if sc.token_file:
+            path = Path(sc.token_file)
+            path = path if path.is_absolute() else self.path.parent / path
+            try:
+                return Secret(path.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                raise ConfigError(f"cannot read the token file: {exc.strerror}", file=str(self.path),
+                                  key=f"systems.{system}.token_file") from None
+        if _is_loopback(sc.base_url):
+            return Secret(EMULATOR_TOKEN)
+        raise ConfigError(f"no credentials for {system}", file=str(self.path), key=f"systems.{system}.token_env",
+                          hint=f"export {sc.token_env or 'the variable named in token_env'}=<token>, "
+                               "or set token_file to a file only you can read")
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file. Raises ConfigError with file:line and a hint."""
+    f = tomlfile.load(path)
+    try:
+        model = FileConfig.model_validate(f.data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(x) for x in err["loc"]]
+        hint = ""
+        if err["type"] == "extra_forbidden":
+            parent = FileConfig.model_fields if len(loc) == 1 else {}
+            hint = tomlfile.did_you_mean(loc[-1], parent) or "remove it, or check the spelling"
+        elif err["type"] == "missing":
+            hint = f"add `{loc[-1]} = ...`, see config.example.toml"
+        raise ConfigError(err["msg"], file=str(path), line=f.line_of(loc), key=".".join(loc), hint=hint) from None
+    base = Path(path).resolve().parent
+    pipelines: dict[str, Pipeline] = {}
+    for name, pc in model.pipelines.items():
+        (ss, so), (ts, to) = pc.source.split("."), pc.target.split(".")
+        for which, system in (("from", ss), ("to", ts)):
+            if system not in model.systems:
+                raise ConfigError(f"unknown system `{system}`", file=str(path),
+                                  line=f.line_of(["pipelines", name, which]), key=f"pipelines.{name}.{which}",
+                                  hint=tomlfile.did_you_mean(system, model.systems) or
+                                  f"define it under [systems.{system}]")
+        pipelines[name] = Pipeline(name, ss, so, ts, to, pc.every_minutes, pc.enabled)
+    store_url = os.environ.get("REVHUB_STORE_URL") or model.store.url
+    if store_url.startswith("sqlite:///") and not store_url.startswith("sqlite:////"):
+        rel = store_url[len("sqlite:///"):]
+        if rel and rel != ":memory:":
+            store_url = "sqlite:///" + str(base / rel)
+    return Config(
+        path=Path(path).resolve(), store_url=store_url, mappings_dir=base / model.mappings,
+        rules_file=(base / model.rules) if model.rules else None, systems=dict(model.systems),
+        pipelines=pipelines,
+    )
+
+
+Direction = Literal["in", "out", "both"]

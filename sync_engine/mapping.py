@@ -1,0 +1,216 @@
+"""Loads and compiles the mapping files RevOps edit: one file per (system object <-> canonical kind).
+
+A mapping turns a system's record into canonical fields (read) and canonical fields into the
+system's fields (write). References to other records (a contact's company) travel as canonical
+entity ids; the caller resolves them through the identity graph.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from connectors.base import Record
+from sync_engine import tomlfile, transforms
+from sync_engine.canonical import KINDS, REF_KIND
+from sync_engine.errors import ConfigError, FailureCode, RecordError
+
+LINK_PREFIX = "links."  # `links.companies`: an association kept outside the record's fields
+
+
+class _FieldModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    field: str
+    canonical: str
+    direction: Literal["both", "read", "write"] = "both"
+    read: list[Any] = Field(default_factory=list)
+    write: list[Any] = Field(default_factory=list)
+    owner: str | None = None
+
+
+class _MappingModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    system: str
+    object: str
+    canonical: str
+    lookup: str | None = None
+    fields: list[_FieldModel]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMap:
+    field: str
+    canonical: str
+    direction: str
+    read: tuple[tuple[str, transforms.Fn], ...]
+    write: tuple[tuple[str, transforms.Fn], ...]
+    owner: str | None
+    ref: str | None  # kind this field links to, when canonical is a reference
+    line: int | None
+
+    @property
+    def reads(self) -> bool:
+        return self.direction in ("both", "read")
+
+    @property
+    def writes(self) -> bool:
+        return self.direction in ("both", "write")
+
+
+Resolver = Callable[[str, str], Any]  # (kind, value) -> resolved value or None
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping_:
+    path: str
+    system: str
+    object: str
+    kind: str
+    lookup: str | None
+    fields: tuple[FieldMap, ...]
+
+    def source_fields(self) -> list[str]:
+        """Native fields to ask the connector for when reading."""
+        return sorted({f.field for f in self.fields if f.reads and not f.field.startswith(LINK_PREFIX)})
+
+    def field_for(self, canonical: str) -> FieldMap | None:
+        return next((f for f in self.fields if f.canonical == canonical and f.writes), None)
+
+    def owner_of(self, canonical: str) -> str | None:
+        return next((f.owner for f in self.fields if f.canonical == canonical and f.owner), None)
+
+    def to_canonical(self, record: Record, resolve: Resolver) -> dict[str, Any]:
+        """Apply read transforms. Raises RecordError listing every field that failed."""
+        out: dict[str, Any] = {}
+        reasons: list[str] = []
+        code = FailureCode.MAPPING_ERROR
+        for f in self.fields:
+            if not f.reads:
+                continue
+            if f.field.startswith(LINK_PREFIX):
+                ids = record.links.get(f.field[len(LINK_PREFIX):], ())
+                value: Any = ids[0] if ids else None
+            else:
+                value = record.fields.get(f.field)
+            try:
+                for _name, fn in f.read:
+                    value = fn(value)
+            except RecordError as exc:
+                code = exc.code
+                reasons += [f"{f.field} (mapping line {f.line}): {r}" for r in exc.reasons]
+                continue
+            if value == "":
+                value = None
+            if f.ref and value is not None:
+                value = resolve(f.ref, str(value))
+            out[f.canonical] = value
+        if reasons:
+            raise RecordError(code, reasons)
+        return out
+
+    def to_native(self, canonical: Mapping[str, Any], resolve: Resolver
+                  ) -> tuple[dict[str, Any], dict[str, tuple[str, ...]]]:
+        """Canonical values -> (fields, links) for a write. Only canonical keys present are written."""
+        fields: dict[str, Any] = {}
+        links: dict[str, tuple[str, ...]] = {}
+        reasons: list[str] = []
+        for f in self.fields:
+            if not f.writes or f.canonical not in canonical:
+                continue
+            value = canonical[f.canonical]
+            if f.ref and value is not None:
+                value = resolve(f.ref, value)
+                if value is None:
+                    continue  # the linked record is not in this system yet; leave the link alone
+            try:
+                for _name, fn in f.write:
+                    value = fn(value)
+            except RecordError as exc:
+                reasons += [f"{f.field} (mapping line {f.line}): {r}" for r in exc.reasons]
+                continue
+            if f.field.startswith(LINK_PREFIX):
+                if value is not None:
+                    links[f.field[len(LINK_PREFIX):]] = (str(value),)
+            else:
+                fields[f.field] = value
+        if reasons:
+            raise RecordError(FailureCode.MAPPING_ERROR, reasons)
+        return fields, links
+
+
+def load_mapping(path: str | Path) -> Mapping_:
+    f = tomlfile.load(path)
+    try:
+        model = _MappingModel.model_validate(f.data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(x) for x in err["loc"]]
+        hint = ""
+        if err["type"] == "extra_forbidden":
+            allowed = _FieldModel.model_fields if "fields" in loc[:1] else _MappingModel.model_fields
+            hint = tomlfile.did_you_mean(loc[-1], allowed) or f"allowed keys: {', '.join(allowed)}"
+        raise ConfigError(err["msg"], file=str(path), line=f.line_of(loc), key=".".join(loc), hint=hint) from None
+    if model.canonical not in KINDS:
+        raise ConfigError(f"unknown canonical kind `{model.canonical}`", file=str(path),
+                          line=f.line_of(["canonical"]), key="canonical",
+                          hint=tomlfile.did_you_mean(model.canonical, KINDS) or f"one of {', '.join(KINDS)}")
+    kind = KINDS[model.canonical]
+    seen_targets: dict[str, int] = {}
+    compiled: list[FieldMap] = []
+    for i, fm in enumerate(model.fields):
+        line = f.line_of(["fields", i])
+        if fm.canonical not in kind.fields:
+            raise ConfigError(f"`{fm.canonical}` is not a {kind.name} field", file=str(path),
+                              line=f.line_of(["fields", i, "canonical"]), key=f"fields[{i}].canonical",
+                              hint=tomlfile.did_you_mean(fm.canonical, kind.fields) or
+                              f"{kind.name} fields: {', '.join(sorted(kind.fields))}")
+        if fm.direction in ("both", "write"):
+            if fm.field in seen_targets:
+                raise ConfigError(f"`{fm.field}` is written by two mappings (also line {seen_targets[fm.field]})",
+                                  file=str(path), line=line, key=f"fields[{i}].field",
+                                  hint="keep one, or make one of them direction = \"read\"")
+            seen_targets[fm.field] = line or 0
+        steps = {}
+        for which in ("read", "write"):
+            built = []
+            for j, spec in enumerate(getattr(fm, which)):
+                try:
+                    built.append(transforms.build(spec))
+                except KeyError as exc:
+                    name = exc.args[0]
+                    raise ConfigError(f"unknown transform `{name}`", file=str(path),
+                                      line=f.line_of(["fields", i, which]), key=f"fields[{i}].{which}[{j}]",
+                                      hint=tomlfile.did_you_mean(name, transforms.REGISTRY) or
+                                      "see mappings/README.md for the list") from None
+                except ValueError as exc:
+                    raise ConfigError(str(exc), file=str(path), line=f.line_of(["fields", i, which]),
+                                      key=f"fields[{i}].{which}[{j}]") from None
+            steps[which] = tuple(built)
+        ref = REF_KIND.get(fm.canonical) if fm.canonical in kind.refs else None
+        compiled.append(FieldMap(fm.field, fm.canonical, fm.direction, steps["read"], steps["write"], fm.owner,
+                                 ref, line))
+    if not any(c.canonical == kind.key for c in compiled):
+        raise ConfigError(f"no field maps to `{kind.key}`, the key that identifies a {kind.name}",
+                          file=str(path), line=f.line_of(["fields"]), key="fields",
+                          hint=f"add a [[fields]] entry with canonical = \"{kind.key}\"")
+    return Mapping_(str(path), model.system, model.object, model.canonical, model.lookup, tuple(compiled))
+
+
+def load_mappings(directory: Path) -> dict[tuple[str, str], Mapping_]:
+    """Every `*.toml` under `directory`, keyed by (system, object)."""
+    out: dict[tuple[str, str], Mapping_] = {}
+    if not directory.is_dir():
+        raise ConfigError("mappings folder not found", file=str(directory),
+                          hint="set `mappings = \"<folder>\"` in the config")
+    for path in sorted(directory.rglob("*.toml")):
+        if path.name == "rules.toml":
+            continue
+        m = load_mapping(path)
+        if (m.system, m.object) in out:
+            raise ConfigError(f"a second mapping for {m.system}.{m.object} (the first is "
+                              f"{out[(m.system, m.object)].path})", file=str(path), line=1, key="object")
+        out[(m.system, m.object)] = m
+    return out

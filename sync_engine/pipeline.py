@@ -1,0 +1,319 @@
+"""One run of a pipeline, told as a story: replay pending -> extract -> map -> validate -> identify ->
+plan -> load -> record. Business rules live in the step modules; this file only sequences them.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from connectors.base import Connector, Record, WriteOp
+from sync_engine import identify, plan, validate
+from sync_engine.config import Config, Pipeline
+from sync_engine.errors import ConfigError, ConnectorError, FailureCode, RecordError
+from sync_engine.mapping import Mapping_
+from sync_engine.redact import redact
+from sync_engine.store import Cursor, FailureRow, PageOutcome, Store
+
+COUNTS = ("read", "created", "updated", "unchanged", "quarantined", "failed")
+
+
+class RunOutcome(str, Enum):
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    DRY_RUN = "dry_run"
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One record's fate in a run, kept for `--dry-run` previews."""
+
+    source_id: str
+    action: str  # create | update | unchanged | quarantine
+    target_id: str | None
+    changes: tuple[plan.Change, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class RunReport:
+    pipeline: str
+    outcome: RunOutcome = RunOutcome.SUCCEEDED
+    records: Counter[str] = field(default_factory=Counter)
+    calls: dict[str, dict[str, int]] = field(default_factory=dict)
+    message: str = ""
+    planned: list[Planned] = field(default_factory=list)
+    run_id: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"pipeline": self.pipeline, "outcome": self.outcome.value,
+                "records": {k: int(self.records.get(k, 0)) for k in COUNTS}, "calls": self.calls,
+                "message": self.message}
+
+
+Progress = Callable[[str], None]
+
+
+class _Stop(Exception):  # noqa: N818 - control flow: the run cannot go on
+    def __init__(self, code: FailureCode, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass(slots=True)
+class _Ctx:
+    pipeline: Pipeline
+    source: Connector
+    target: Connector
+    src_map: Mapping_
+    tgt_map: Mapping_
+    rules: list[validate.Rule]
+    store: Store
+    dry_run: bool
+    run_id: int
+    report: RunReport
+    ref_objects: dict[tuple[str, str], str]  # (system, kind) -> object
+
+
+def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
+                 mappings: dict[tuple[str, str], Mapping_], rules: list[validate.Rule], name: str, *,
+                 dry_run: bool = False, full: bool = False, progress: Progress | None = None) -> RunReport:
+    """Run one pipeline once. Never raises for sync problems: they are in the report."""
+    p = config.pipelines[name]
+    report = RunReport(name)
+    src_map, tgt_map = _mapping(mappings, p.source_system, p.source_object), \
+        _mapping(mappings, p.target_system, p.target_object)
+    if src_map.kind != tgt_map.kind:
+        raise ConfigError(f"pipeline {name} maps a {src_map.kind} onto a {tgt_map.kind}", file=str(config.path),
+                          key=f"pipelines.{name}", hint="source and target mappings must share a canonical kind")
+    source, target = connectors[p.source_system], connectors[p.target_system]
+    before = {s: (c.calls.read, c.calls.write) for s, c in connectors.items()}
+    holder = None if dry_run else store.acquire(f"pipeline:{name}")
+    if not dry_run and holder is None:
+        report.outcome, report.message = RunOutcome.STOPPED, "another run of this pipeline holds its lock"
+        return report
+    run_id = store.start_run(name, dry_run)
+    report.run_id = run_id
+    ctx = _Ctx(p, source, target, src_map, tgt_map, rules, store, dry_run, run_id, report,
+               {(m.system, m.kind): m.object for m in mappings.values()})
+    try:
+        _replay_pending(ctx)
+        cursor = Cursor(None, frozenset()) if full else store.cursor(name)
+        pages = 0
+        for page in source.read(p.source_object, cursor.stamp, src_map.source_fields()):
+            fresh = [r for r in page if not (r.modified_at == cursor.stamp and r.id in cursor.seen)]
+            outcome = _process(ctx, fresh)
+            cursor = _advance(cursor, page)
+            outcome.cursor = cursor
+            if not dry_run:
+                store.commit_page(name, run_id, outcome)
+            pages += 1
+            if progress:
+                progress(_progress_line(name, pages, report))
+    except (_Stop, ConnectorError) as exc:
+        code = exc.code
+        report.outcome = RunOutcome.STOPPED
+        report.message = redact(f"{code.value}: {exc.message} (runbook: {code.runbook})")
+    finally:
+        report.calls = {s: {"read": c.calls.read - before[s][0], "write": c.calls.write - before[s][1]}
+                        for s, c in connectors.items() if s in (p.source_system, p.target_system)}
+        if report.outcome is not RunOutcome.STOPPED:
+            report.outcome = _outcome(report, dry_run)
+        store.finish_run(run_id, report.outcome.value, dict(report.records), report.calls, report.message)
+        if holder:
+            store.release(f"pipeline:{name}", holder)
+    return report
+
+
+def _mapping(mappings: dict[tuple[str, str], Mapping_], system: str, obj: str) -> Mapping_:
+    if (system, obj) not in mappings:
+        raise ConfigError(f"no mapping file for {system}.{obj}", hint="add one under mappings/ (see mappings/README.md)")
+    return mappings[(system, obj)]
+
+
+def _outcome(report: RunReport, dry_run: bool) -> RunOutcome:
+    if dry_run:
+        return RunOutcome.DRY_RUN
+    if report.records["failed"]:
+        written = report.records["created"] + report.records["updated"] + report.records["unchanged"]
+        return RunOutcome.PARTIAL if written else RunOutcome.FAILED
+    return RunOutcome.SUCCEEDED
+
+
+def _progress_line(name: str, pages: int, report: RunReport) -> str:
+    r = report.records
+    return (f"{name}: page {pages}: {r['read']} read, {r['created']} created, {r['updated']} updated, "
+            f"{r['unchanged']} unchanged, {r['quarantined']} quarantined, {r['failed']} failed")
+
+
+def _advance(cursor: Cursor, page: list[Record]) -> Cursor:
+    """Move past this page; remember the ids at the newest stamp so the next read skips only those."""
+    if not page:
+        return cursor
+    top = max(r.modified_at for r in page)
+    if cursor.stamp is not None and top < cursor.stamp:
+        return cursor
+    seen = {r.id for r in page if r.modified_at == top}
+    if top == cursor.stamp:
+        seen |= cursor.seen
+    return Cursor(top, frozenset(seen))
+
+
+def _replay_pending(ctx: _Ctx) -> None:
+    """Finish pending work before new work: retry what the failure log says is retryable."""
+    rows = [f for f in ctx.store.failures(pipeline=ctx.pipeline.name)
+            if FailureCode(f["code"]).retryable and f["payload"]]
+    if not rows:
+        return
+    records = [Record(object=f["payload"]["object"], id=f["payload"]["id"], fields=f["payload"]["fields"],
+                      modified_at=datetime.fromisoformat(f["payload"]["modified_at"]),
+                      links={k: tuple(v) for k, v in f["payload"].get("links", {}).items()}) for f in rows]
+    outcome = _process(ctx, records)
+    if not ctx.dry_run:
+        ctx.store.commit_page(ctx.pipeline.name, ctx.run_id, outcome)
+
+
+def _payload(r: Record) -> dict[str, Any]:
+    return {"object": r.object, "id": r.id, "fields": dict(r.fields), "modified_at": r.modified_at.isoformat(),
+            "links": {k: list(v) for k, v in r.links.items()}}
+
+
+def _ref_resolver(ctx: _Ctx, system: str, records: Iterable[Any], mapping: Mapping_, to_entity: bool
+                  ) -> Callable[[str, Any], Any]:
+    """Preload, in one query per referenced kind, the crosswalk rows a page's references need."""
+    cache: dict[tuple[str, Any], Any] = {}
+    for fm in mapping.fields:
+        if not fm.ref:
+            continue
+        obj = ctx.ref_objects.get((system, fm.ref))
+        if obj is None:
+            continue
+        if to_entity:
+            raw = {_raw_ref(r, fm.field) for r in records} - {None}
+            for ext, link in ctx.store.links(system, obj, raw).items():
+                cache[(fm.ref, ext)] = link.entity_id
+        else:
+            ents = {c.get(fm.canonical) for c in records} - {None}
+            for ent, link in ctx.store.links_of_entities(system, obj, ents).items():
+                cache[(fm.ref, ent)] = link.external_id
+    return lambda kind, value: cache.get((kind, value))
+
+
+def _raw_ref(record: Record, field_name: str) -> str | None:
+    if field_name.startswith("links."):
+        ids = record.links.get(field_name[6:], ())
+        return ids[0] if ids else None
+    value = record.fields.get(field_name)
+    return None if value in (None, "") else str(value)
+
+
+def _process(ctx: _Ctx, records: list[Record]) -> PageOutcome:
+    """Map, validate, identify, plan and load one page; return what the store must record."""
+    out = PageOutcome()
+    report, kind, p = ctx.report, ctx.src_map.kind, ctx.pipeline
+    report.records["read"] += len(records)
+    src_links = ctx.store.links(p.source_system, p.source_object, [r.id for r in records])
+    resolve_in = _ref_resolver(ctx, p.source_system, records, ctx.src_map, to_entity=True)
+
+    def quarantine(r: Record, step: str, code: FailureCode, reasons: list[str]) -> None:
+        clean = [redact(x) for x in reasons]
+        report.records["quarantined"] += 1
+        report.planned.append(Planned(r.id, "quarantine", None, reasons=tuple(clean)))
+        out.failures.append(FailureRow(step, p.source_system, p.source_object, r.id, code.value, clean[0], clean,
+                                       _payload(r) if code.retryable else None))
+
+    # map -> validate
+    ready: list[tuple[Record, dict[str, Any], str | None]] = []
+    for r in sorted(records, key=lambda r: (r.modified_at, r.id)):
+        try:
+            canonical = ctx.src_map.to_canonical(r, resolve_in)
+        except RecordError as exc:
+            quarantine(r, "map", exc.code, exc.reasons)
+            continue
+        link = src_links.get(r.id)
+        if link and plan.unchanged(canonical, link.shadow):
+            report.records["unchanged"] += 1
+            report.planned.append(Planned(r.id, "unchanged", None))
+            out.resolved.append(r.id)
+            continue
+        verdict = validate.validate(ctx.rules, kind, p.target_system, canonical)
+        key = identify.canonical_key(kind, canonical)
+        reasons = verdict.quarantine or ([] if key or link else [f"no usable {kind} key in this record"])
+        if reasons:
+            quarantine(r, "validate", FailureCode.RECORD_INVALID, reasons)
+            continue
+        ready.append((r, canonical, key))
+
+    # identify
+    ids = identify.EntityIds(ctx.store, kind, ctx.dry_run).resolve(k for r, _c, k in ready
+                                                                    if r.id not in src_links and k)
+    entity_of = {r.id: (src_links[r.id].entity_id if r.id in src_links else ids[k]) for r, _c, k in ready}
+    tgt_links = ctx.store.links_of_entities(p.target_system, p.target_object, entity_of.values())
+    unmatched = {entity_of[r.id]: k for r, _c, k in ready if entity_of[r.id] not in tgt_links and k}
+    resolve_tgt_in = _ref_resolver(ctx, p.target_system, [], ctx.tgt_map, to_entity=True)
+    matched = identify.match_in_target(ctx.target, ctx.tgt_map, kind, unmatched, resolve_tgt_in)
+
+    # plan
+    resolve_out = _ref_resolver(ctx, p.target_system, [c for _r, c, _k in ready], ctx.tgt_map, to_entity=False)
+    ops: dict[int, tuple[WriteOp, Record, dict[str, Any], dict[str, Any], tuple[plan.Change, ...]]] = {}
+    for r, canonical, _key in ready:
+        entity = entity_of[r.id]
+        if entity in tgt_links:
+            target_id, shadow = tgt_links[entity].external_id, tgt_links[entity].shadow
+        elif entity in matched:
+            target_id, shadow = matched[entity]
+        else:
+            target_id, shadow = None, None
+        if entity in ops:  # a duplicate inside the source: the newest record wins
+            report.records["unchanged"] += 1
+            prev = ops[entity]
+            target_id, shadow = prev[0].id, prev[3]
+        changes = tuple(plan.plan_fields(canonical, p.source_system, ctx.src_map, ctx.tgt_map,
+                                         None if target_id is None else shadow))
+        if not changes:
+            report.records["unchanged"] += 1
+            report.planned.append(Planned(r.id, "unchanged", target_id))
+            out.links.append((p.source_system, p.source_object, r.id, entity, canonical))
+            if target_id is not None:
+                out.links.append((p.target_system, p.target_object, target_id, entity, dict(shadow or {})))
+            out.resolved.append(r.id)
+            continue
+        try:
+            fields, links = ctx.tgt_map.to_native({c.field: c.new for c in changes}, resolve_out)
+        except RecordError as exc:
+            quarantine(r, "plan", exc.code, exc.reasons)
+            continue
+        ops[entity] = (WriteOp(ref=r.id, id=target_id, fields=fields, links=links), r, canonical,
+                       dict(shadow or {}), changes)
+
+    # load -> record
+    for entity, (op, r, canonical, shadow, changes) in ops.items():
+        report.planned.append(Planned(r.id, "update" if op.id else "create", op.id, changes))
+    if ctx.dry_run:
+        for op, *_rest in ops.values():
+            report.records["updated" if op.id else "created"] += 1
+        return out
+    write_list = list(ops.items())
+    results = ctx.target.write(p.target_object, [op for _e, (op, *_x) in write_list]) if write_list else []
+    for (entity, (op, r, canonical, shadow, changes)), result in zip(write_list, results, strict=True):
+        if result.error is None and result.id:
+            report.records["created" if op.id is None else "updated"] += 1
+            out.links.append((p.source_system, p.source_object, r.id, entity, canonical))
+            out.links.append((p.target_system, p.target_object, result.id, entity,
+                              {**shadow, **{c.field: c.new for c in changes}}))
+            out.resolved.append(r.id)
+        else:
+            err = result.error
+            code = err.code if err else FailureCode.UNKNOWN
+            message = redact(f"{p.target_system} refused {p.target_object}: {err.message if err else 'no id'}")
+            report.records["failed"] += 1
+            out.failures.append(FailureRow("load", p.target_system, p.target_object, r.id, code.value, message,
+                                           [message], _payload(r)))
+            if code.fatal:
+                raise _Stop(code, message)
+    return out

@@ -1,0 +1,339 @@
+"""The state store (SQLAlchemy): runs, cursors, identity graph, shadows, failures, pipeline locks.
+
+SQLite by default, PostgreSQL by URL. Every page of a run is committed in one transaction together
+with the cursor (`commit_page`), so a crash resumes from the last committed page: at-least-once
+delivery, made effectively-once by the identity graph and lookups before creates.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON, Column, DateTime, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine, delete,
+    func, insert, select, update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from sync_engine.errors import ConfigError
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+meta = Table("revhub_meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
+
+runs = Table(
+    "runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pipeline", String(200), nullable=False, index=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("outcome", String(20), nullable=False, default="running"),
+    Column("dry_run", Integer, nullable=False, default=0),
+    Column("records", JSON, nullable=False, default=dict),
+    Column("calls", JSON, nullable=False, default=dict),
+    Column("message", Text, nullable=False, default=""),
+)
+
+cursors = Table(
+    "cursors", metadata,
+    Column("pipeline", String(200), primary_key=True),
+    Column("stamp", DateTime(timezone=True)),
+    Column("seen", JSON, nullable=False, default=list),  # ids already processed at exactly `stamp`
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+entities = Table(
+    "entities", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("key", String(400), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("kind", "key", name="uq_entity_key"),
+)
+
+crosswalk = Table(
+    "crosswalk", metadata,
+    Column("system", String(60), primary_key=True),
+    Column("object", String(80), primary_key=True),
+    Column("external_id", String(120), primary_key=True),
+    Column("entity_id", Integer, nullable=False, index=True),
+    # What revhub believes the record holds, in canonical terms: updated on every read and write.
+    Column("shadow", JSON, nullable=False, default=dict),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+failures = Table(
+    "failures", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, index=True),
+    Column("pipeline", String(200), nullable=False, index=True),
+    Column("step", String(20), nullable=False),
+    Column("system", String(60), nullable=False),
+    Column("object", String(80), nullable=False),
+    Column("record_id", String(120), nullable=False),
+    Column("code", String(40), nullable=False, index=True),
+    Column("message", Text, nullable=False),
+    Column("reasons", JSON, nullable=False, default=list),
+    # The source record as read, so a retryable failure can be replayed without re-reading it.
+    Column("payload", JSON),
+    Column("status", String(20), nullable=False, default="open", index=True),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+locks = Table(
+    "locks", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; they were stored as UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    stamp: datetime | None
+    seen: frozenset[str]
+
+
+@dataclass(slots=True)
+class Link:
+    entity_id: int
+    external_id: str
+    shadow: dict[str, Any]
+
+
+@dataclass(slots=True)
+class FailureRow:
+    step: str
+    system: str
+    object: str
+    record_id: str
+    code: str
+    message: str
+    reasons: list[str] = field(default_factory=list)
+    payload: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class PageOutcome:
+    """Everything one page changes in the store, committed in one transaction with the cursor."""
+
+    links: list[tuple[str, str, str, int, dict[str, Any]]] = field(default_factory=list)  # sys, obj, id, ent, shadow
+    failures: list[FailureRow] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)  # source record ids now synced: their failures close
+    cursor: Cursor | None = None
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            from sqlalchemy import event
+
+            @event.listens_for(self.engine, "connect")
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA busy_timeout=10000")
+                cur.close()
+
+    # --- schema -------------------------------------------------------------------------------
+    def migrate(self) -> None:
+        """Create the schema, or check the existing one is the version this code speaks."""
+        metadata.create_all(self.engine)
+        with self.engine.begin() as c:
+            row = c.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+            if row is None:
+                try:
+                    c.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                except IntegrityError:
+                    pass
+            elif int(row) > SCHEMA_VERSION:
+                raise ConfigError(f"the state store has schema version {row}, newer than this revhub "
+                                  f"({SCHEMA_VERSION})", key="store.url", hint="upgrade revhub")
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as c:
+            yield c
+
+    # --- locks --------------------------------------------------------------------------------
+    def acquire(self, name: str, ttl: timedelta = timedelta(minutes=30)) -> str | None:
+        """Take the named lock unless a live holder has it; returns the holder token or None.
+
+        A row with an expiry works the same on SQLite and PostgreSQL; a holder that died is
+        replaced once its lease runs out.
+        """
+        holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        t = now()
+        with self.begin() as c:
+            c.execute(delete(locks).where(locks.c.name == name, locks.c.expires_at < t))
+            try:
+                c.execute(insert(locks).values(name=name, holder=holder, expires_at=t + ttl))
+            except IntegrityError:
+                return None
+        return holder
+
+    def release(self, name: str, holder: str) -> None:
+        with self.begin() as c:
+            c.execute(delete(locks).where(locks.c.name == name, locks.c.holder == holder))
+
+    # --- runs ---------------------------------------------------------------------------------
+    def start_run(self, pipeline: str, dry_run: bool) -> int:
+        with self.begin() as c:
+            res = c.execute(insert(runs).values(pipeline=pipeline, started_at=now(), outcome="running",
+                                                dry_run=int(dry_run), records={}, calls={}, message=""))
+            return int(res.inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, outcome: str, records: dict[str, int], calls: dict[str, Any],
+                   message: str = "") -> None:
+        with self.begin() as c:
+            c.execute(update(runs).where(runs.c.id == run_id).values(
+                finished_at=now(), outcome=outcome, records=records, calls=calls, message=message))
+
+    def last_runs(self) -> list[dict[str, Any]]:
+        latest = select(runs.c.pipeline, func.max(runs.c.id).label("id")).group_by(runs.c.pipeline).subquery()
+        with self.begin() as c:
+            rows = c.execute(select(runs).join(latest, runs.c.id == latest.c.id).order_by(runs.c.pipeline))
+            return [dict(r._mapping) for r in rows]
+
+    # --- cursors ------------------------------------------------------------------------------
+    def cursor(self, pipeline: str) -> Cursor:
+        with self.begin() as c:
+            row = c.execute(select(cursors).where(cursors.c.pipeline == pipeline)).first()
+        if row is None:
+            return Cursor(None, frozenset())
+        return Cursor(_aware(row.stamp), frozenset(row.seen or ()))
+
+    def reset_cursor(self, pipeline: str) -> None:
+        with self.begin() as c:
+            c.execute(delete(cursors).where(cursors.c.pipeline == pipeline))
+
+    # --- identity graph -----------------------------------------------------------------------
+    def links(self, system: str, object: str, external_ids: Iterable[str]) -> dict[str, Link]:
+        ids = list(set(external_ids))
+        out: dict[str, Link] = {}
+        with self.begin() as c:
+            for chunk in _chunks(ids, 500):
+                rows = c.execute(select(crosswalk).where(
+                    crosswalk.c.system == system, crosswalk.c.object == object, crosswalk.c.external_id.in_(chunk)))
+                for r in rows:
+                    out[r.external_id] = Link(r.entity_id, r.external_id, dict(r.shadow or {}))
+        return out
+
+    def links_of_entities(self, system: str, object: str, entity_ids: Iterable[int]) -> dict[int, Link]:
+        ids = list(set(entity_ids))
+        out: dict[int, Link] = {}
+        with self.begin() as c:
+            for chunk in _chunks(ids, 500):
+                rows = c.execute(select(crosswalk).where(
+                    crosswalk.c.system == system, crosswalk.c.object == object, crosswalk.c.entity_id.in_(chunk)))
+                for r in rows:
+                    out.setdefault(r.entity_id, Link(r.entity_id, r.external_id, dict(r.shadow or {})))
+        return out
+
+    def entities_by_key(self, kind: str, keys: Iterable[str], create: bool) -> dict[str, int]:
+        """Entity ids for canonical keys; with `create`, missing ones are made (race-safe)."""
+        wanted = list(set(keys))
+        out: dict[str, int] = {}
+        with self.begin() as c:
+            for chunk in _chunks(wanted, 500):
+                rows = c.execute(select(entities.c.id, entities.c.key).where(
+                    entities.c.kind == kind, entities.c.key.in_(chunk)))
+                out.update({r.key: r.id for r in rows})
+        if create:
+            for key in wanted:
+                if key in out:
+                    continue
+                try:
+                    with self.begin() as c:
+                        res = c.execute(insert(entities).values(kind=kind, key=key, created_at=now()))
+                        out[key] = int(res.inserted_primary_key[0])
+                except IntegrityError:  # another worker made it first
+                    with self.begin() as c:
+                        out[key] = int(c.execute(select(entities.c.id).where(
+                            entities.c.kind == kind, entities.c.key == key)).scalar_one())
+        return out
+
+    def entity_count(self, kind: str | None = None) -> int:
+        q = select(func.count()).select_from(entities)
+        if kind:
+            q = q.where(entities.c.kind == kind)
+        with self.begin() as c:
+            return int(c.execute(q).scalar_one())
+
+    # --- failures -----------------------------------------------------------------------------
+    def failures(self, *, pipeline: str | None = None, code: str | None = None,
+                 status: Sequence[str] = ("open",)) -> list[dict[str, Any]]:
+        q = select(failures).where(failures.c.status.in_(list(status))).order_by(failures.c.id)
+        if pipeline:
+            q = q.where(failures.c.pipeline == pipeline)
+        if code:
+            q = q.where(failures.c.code == code)
+        with self.begin() as c:
+            return [dict(r._mapping) for r in c.execute(q)]
+
+    # --- one page, atomically -----------------------------------------------------------------
+    def commit_page(self, pipeline: str, run_id: int, outcome: PageOutcome) -> None:
+        t = now()
+        with self.begin() as c:
+            for system, obj, ext_id, entity_id, shadow in outcome.links:
+                res = c.execute(update(crosswalk).where(
+                    crosswalk.c.system == system, crosswalk.c.object == obj, crosswalk.c.external_id == ext_id,
+                ).values(entity_id=entity_id, shadow=shadow, updated_at=t))
+                if res.rowcount == 0:
+                    c.execute(insert(crosswalk).values(system=system, object=obj, external_id=ext_id,
+                                                       entity_id=entity_id, shadow=shadow, updated_at=t))
+            for chunk in _chunks(outcome.resolved, 500):
+                c.execute(update(failures).where(
+                    failures.c.pipeline == pipeline, failures.c.record_id.in_(chunk), failures.c.status == "open",
+                ).values(status="resolved", updated_at=t))
+            for f in outcome.failures:
+                res = c.execute(update(failures).where(
+                    failures.c.pipeline == pipeline, failures.c.record_id == f.record_id, failures.c.status == "open",
+                ).values(attempts=failures.c.attempts + 1, code=f.code, message=f.message, reasons=f.reasons,
+                         step=f.step, run_id=run_id, payload=f.payload, updated_at=t))
+                if res.rowcount == 0:
+                    c.execute(insert(failures).values(
+                        run_id=run_id, pipeline=pipeline, step=f.step, system=f.system, object=f.object,
+                        record_id=f.record_id, code=f.code, message=f.message, reasons=f.reasons,
+                        payload=f.payload, status="open", attempts=1, created_at=t, updated_at=t))
+            if outcome.cursor is not None:
+                values = {"stamp": outcome.cursor.stamp, "seen": sorted(outcome.cursor.seen), "updated_at": t}
+                res = c.execute(update(cursors).where(cursors.c.pipeline == pipeline).values(**values))
+                if res.rowcount == 0:
+                    c.execute(insert(cursors).values(pipeline=pipeline, **values))
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
