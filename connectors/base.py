@@ -149,8 +149,11 @@ class Connector(ABC):
         """
 
     @abstractmethod
-    def lookup(self, object: str, field: str, values: Sequence[str]) -> list[Record]:
+    def lookup(self, object: str, field: str, values: Sequence[str], fields: Sequence[str] = ()) -> list[Record]:
         """Candidate records whose `field` equals, or for URL-like fields contains, one of `values`.
+
+        Each candidate carries `field` and the extra `fields` asked for (the engine asks for every
+        mapped field, so a matched record's current values are known before anything is written).
 
         Case-insensitive. The engine re-checks every candidate with its own normalization, so a
         connector may return more than the matches but never fewer. Used to match before creating,

@@ -130,7 +130,11 @@ def emulator(args: argparse.Namespace) -> int:
         from sync_engine.errors import ConfigError
         raise ConfigError(f"no emulator for `{args.system}`",
                           hint="one of: " + ", ".join(registry.emulator_names())) from None
-    emu = cls(token=args.token)
+    from pathlib import Path
+
+    from sync_engine.demo import emulator_for
+
+    emu = emulator_for(args.system, Path(".revhub") / "emulator" / args.system, token=args.token)
     if args.seed:
         emu.seed_dir(args.seed)
     server = EmulatorServer(emu, args.port if args.port is not None else cls.default_port).start()

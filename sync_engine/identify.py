@@ -56,7 +56,8 @@ def match_in_target(target: Connector, mapping: Mapping_, kind: str, keys: Mappi
     lookup_field = mapping.lookup
     by_key = {key: entity for entity, key in keys.items()}
     found: dict[int, tuple[str, dict[str, Any]]] = {}
-    candidates: list[Record] = target.lookup(mapping.object, lookup_field, sorted(by_key))
+    candidates: list[Record] = target.lookup(mapping.object, lookup_field, sorted(by_key),
+                                             mapping.source_fields())
     for record in sorted(candidates, key=lambda r: r.id):
         try:
             canonical = mapping.to_canonical(record, resolve_ref)

@@ -13,6 +13,7 @@ from typing import Any
 from connectors.base import Connector, Record, WriteOp
 from sync_engine import identify, plan, validate
 from sync_engine.config import Config, Pipeline
+from sync_engine.canonical import KINDS
 from sync_engine.errors import ConfigError, ConnectorError, FailureCode, RecordError
 from sync_engine.mapping import Mapping_
 from sync_engine.redact import redact
@@ -243,7 +244,9 @@ def _process(ctx: _Ctx, records: list[Record]) -> PageOutcome:
             continue
         verdict = validate.validate(ctx.rules, kind, p.target_system, canonical)
         key = identify.canonical_key(kind, canonical)
-        reasons = verdict.quarantine or ([] if key or link else [f"no usable {kind} key in this record"])
+        reasons = verdict.quarantine or ([] if key or link else [
+            f"no usable {KINDS[kind].key}: revhub matches a {kind} by its {KINDS[kind].key}; fill it in "
+            f"{p.source_system} (mapping {ctx.src_map.path})"])
         if reasons:
             quarantine(r, "validate", FailureCode.RECORD_INVALID, reasons)
             continue
@@ -273,6 +276,11 @@ def _process(ctx: _Ctx, records: list[Record]) -> PageOutcome:
             report.records["unchanged"] += 1
             prev = ops[entity]
             target_id, shadow = prev[0].id, prev[3]
+        if target_id is None:
+            verdict = validate.validate(ctx.rules, kind, p.target_system, canonical, creating=True)
+            if verdict.quarantine:
+                quarantine(r, "validate", FailureCode.RECORD_INVALID, verdict.quarantine)
+                continue
         changes = tuple(plan.plan_fields(canonical, p.source_system, ctx.src_map, ctx.tgt_map,
                                          None if target_id is None else shadow))
         if not changes:

@@ -28,6 +28,7 @@ class _RuleModel(BaseModel):
     message: str
     action: Literal["quarantine", "warn"] = "quarantine"
     targets: list[str] = Field(default_factory=list)
+    when: Literal["always", "create"] = "always"
 
 
 class _RulesModel(BaseModel):
@@ -45,6 +46,7 @@ class Rule:
     message: str
     action: str
     targets: tuple[str, ...]
+    when: str = "always"
 
     def passes(self, value: Any) -> bool:
         if self.check == "required":
@@ -66,11 +68,20 @@ class Verdict:
     warnings: list[str]
 
 
-def validate(rules: list[Rule], kind: str, target: str, record: Mapping[str, Any]) -> Verdict:
+def validate(rules: list[Rule], kind: str, target: str, record: Mapping[str, Any], *, creating: bool = False
+             ) -> Verdict:
+    """Check `record` against the rules for its kind and target.
+
+    `creating=False` checks the rules that always apply; `creating=True` only the `when = "create"`
+    ones, which the engine checks once it knows the target has no such record yet (a field the
+    target requires on create is not needed to update a record that already has it).
+    """
     bad: list[str] = []
     warn: list[str] = []
     for rule in rules:
         if rule.kind != kind or (rule.targets and target not in rule.targets):
+            continue
+        if (rule.when == "create") != creating:
             continue
         if not rule.passes(record.get(rule.field)):
             (bad if rule.action == "quarantine" else warn).append(f"{rule.id}: {rule.message}")
@@ -96,5 +107,5 @@ def load_rules(path: Path | None) -> list[Rule]:
             raise ConfigError(f"`{r.field}` is not a {r.kind} field", file=str(path),
                               line=f.line_of(["rules", i, "field"]), key=f"rules[{i}].field",
                               hint=tomlfile.did_you_mean(r.field, KINDS[r.kind].fields))
-        rules.append(Rule(r.id, r.kind, r.field, r.check, r.value, r.message, r.action, tuple(r.targets)))
+        rules.append(Rule(r.id, r.kind, r.field, r.check, r.value, r.message, r.action, tuple(r.targets), r.when))
     return rules

@@ -1,0 +1,95 @@
+"""The connector's one door to HubSpot: cached hubspot-api-client APIs, counted, timed-out, retried calls.
+
+The generated APIs speak urllib3 and build a new pool per property access (crm-apis.md B1), so they are built
+once and cached. urllib3's own retries are off: tenacity (`call_with_retry`) decides, from the error table.
+Calls run with `_preload_content=False` so the connector reads HubSpot's JSON as sent (207 bodies included)
+instead of the generated models.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import hubspot
+from urllib3.util.retry import Retry
+
+from connectors.base import CallCounter, ConnectorSettings
+from connectors.hubspot.errors import Waits, classify
+from connectors.retry import call_with_retry
+
+
+@dataclass(frozen=True, slots=True)
+class ApiReply:
+    status: int
+    body: dict[str, Any]
+
+
+class HubSpotClient:
+    """Builds nothing until the first call (no I/O in constructors); every call is counted by kind."""
+
+    def __init__(self, settings: ConnectorSettings, calls: CallCounter) -> None:
+        self.settings = settings
+        self.calls = calls
+        self.waits = Waits.from_options(settings.options)
+        self._client: Any = None
+        self._apis: dict[str, Any] = {}
+
+    def api(self, path: str) -> Any:
+        """A cached API object by discovery path, e.g. `contacts.batch_api`, `associations.v4.batch_api`."""
+        found = self._apis.get(path)
+        if found is None:
+            if self._client is None:
+                self._client = hubspot.HubSpot(
+                    access_token=self.settings.token.reveal(),
+                    host=self.settings.base_url.rstrip("/"),
+                    retry=Retry(total=0, redirect=0),
+                )
+            found = self._client.crm
+            for part in path.split("."):
+                found = getattr(found, part)
+            self._apis[path] = found
+        return found
+
+    def close(self) -> None:
+        """Drop the cached APIs and their urllib3 pools (each API object owns one)."""
+        for api in self._apis.values():
+            rest = getattr(getattr(api, "api_client", None), "rest_client", None)
+            pool = getattr(rest, "pool_manager", None)
+            if pool is not None:
+                pool.clear()
+        self._apis.clear()
+        self._client = None
+
+    def call(
+        self, kind: Literal["read", "write"], method: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> ApiReply:
+        """Run one API method with retries; each HTTP attempt counts as one call of `kind`."""
+        attempt = 0
+        options = self.settings.options
+
+        def once() -> ApiReply:
+            nonlocal attempt
+            attempt += 1
+            setattr(self.calls, kind, getattr(self.calls, kind) + 1)
+            try:
+                resp = method(*args, _preload_content=False, _request_timeout=self.settings.timeout, **kwargs)
+            except Exception as exc:
+                error = classify(exc, attempt, self.waits)
+                if error is None:
+                    raise
+                raise error from exc
+            try:
+                data = resp.data
+            finally:
+                resp.release_conn()
+            return ApiReply(int(resp.status), json.loads(data) if data else {})
+
+        return call_with_retry(
+            once,
+            attempts=int(options.get("retry_attempts", 5)),
+            max_wait=float(options.get("retry_max_wait", 20.0)),
+            total=float(options.get("retry_total", 120.0)),
+        )

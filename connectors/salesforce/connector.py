@@ -1,0 +1,270 @@
+"""The Salesforce connector: SOQL reads by SystemModstamp, lookups, sObject Collections writes, describe.
+
+Built on simple-salesforce in direct session mode (no login call; crm-apis.md A2), with the session
+from `connectors.http.make_session`, so every call has a timeout and a local emulator's CA is trusted
+(A3). Collections have no simple-salesforce wrapper, so writes go through `sf.restful` (A7).
+"""
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+import requests
+from simple_salesforce import Salesforce, format_soql
+
+from connectors.base import (
+    Connector,
+    ConnectorSettings,
+    FieldSchema,
+    ObjectSchema,
+    ObjectSpec,
+    Record,
+    WriteOp,
+    WriteResult,
+)
+from connectors.errors import ConnectorError, FailureCode
+from connectors.http import make_session
+from connectors.retry import call_with_retry
+from connectors.salesforce.errors import record_error, to_connector_error
+from connectors.salesforce.values import parse_datetime
+
+T = TypeVar("T")
+BATCH = 200  # sObject Collections cap per call
+LOOKUP_CHUNK_CHARS = 4000  # per query's WHERE clause: SOQL allows 100k, but a GET URL tops out near 16k
+LOCK_RETRIES = 3
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+class _NotRetried(Exception):
+    """A failure a retry could duplicate (a create whose answer was lost); raised as its `error`."""
+
+    def __init__(self, error: ConnectorError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class SalesforceConnector(Connector):
+    """Salesforce over REST. Options: `ca_file` (a PEM to trust, e.g. the emulator's), `api_version`."""
+
+    system: ClassVar[str] = "salesforce"
+    objects: ClassVar[dict[str, ObjectSpec]] = {
+        name: ObjectSpec(name, "SystemModstamp", BATCH)
+        for name in ("Contact", "Account", "Opportunity", "Lead")
+    }
+
+    def __init__(self, settings: ConnectorSettings) -> None:
+        super().__init__(settings)
+        self._sf: Salesforce | None = None
+        self._schemas: dict[str, ObjectSchema] = {}
+
+    @property
+    def sf(self) -> Salesforce:
+        """The simple-salesforce client, built on first use (direct session mode does no I/O either)."""
+        if self._sf is None:
+            options = self.settings.options
+            self._sf = Salesforce(
+                instance_url=self.settings.base_url, session_id=self.settings.token.reveal(),
+                session=make_session(self.settings.timeout, verify=options.get("ca_file", True)),
+                version=str(options.get("api_version", "59.0")),
+            )
+        return self._sf
+
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """(used, max) of the org's daily API allocation, from the last `Sforce-Limit-Info` header seen."""
+        usage = self._sf.api_usage.get("api-usage") if self._sf is not None else None
+        return (usage.used, usage.total) if usage is not None else None
+
+    def close(self) -> None:
+        if self._sf is not None:
+            self._sf.session.close()
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _call(self, kind: str, fn: Callable[[], T], *, idempotent: bool = True) -> T:
+        """One API call: counted per attempt, errors classified, transient ones retried (bounded)."""
+        def attempt() -> T:
+            if kind == "read":
+                self.calls.read += 1
+            else:
+                self.calls.write += 1
+            try:
+                return fn()
+            except Exception as exc:
+                error = to_connector_error(exc)
+                if error is None:
+                    raise
+                if not idempotent and isinstance(exc, requests.exceptions.ReadTimeout):
+                    raise _NotRetried(error) from exc
+                raise error from exc
+        try:
+            return call_with_retry(attempt)
+        except _NotRetried as stop:
+            raise stop.error from stop.__cause__
+
+    def _pages(self, soql: str) -> Iterator[list[dict[str, Any]]]:
+        """Each page of a query, following `nextRecordsUrl` (a path, crm-apis.md A4)."""
+        page = self._call("read", lambda: self.sf.query(soql))
+        while True:
+            yield [dict(r) for r in page["records"]]
+            if page.get("done", True) or not page.get("nextRecordsUrl"):
+                return
+            url = page["nextRecordsUrl"]
+            page = self._call("read", lambda url=url: self.sf.query_more(url, identifier_is_url=True))
+
+    def _spec(self, object: str) -> str:
+        if object not in self.objects:
+            raise ConnectorError(FailureCode.CONFIG_ERROR,
+                                 f"salesforce syncs {sorted(self.objects)}, not {object!r}")
+        return object
+
+    def _fields(self, object: str, names: Sequence[str]) -> list[str]:
+        """Field names checked against describe: SOQL cannot take names as parameters (crm-apis.md A5)."""
+        known = {n.lower(): n for n in self.describe(object).fields}
+        out: list[str] = []
+        for name in names:
+            canonical = known.get(name.lower())
+            if canonical is None:
+                raise ConnectorError(FailureCode.SCHEMA_DRIFT, f"{object} has no field {name!r} (describe)",
+                                     vendor_code="INVALID_FIELD")
+            if canonical not in out:
+                out.append(canonical)
+        return out
+
+    def _record(self, object: str, raw: dict[str, Any]) -> Record:
+        fields = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items() if k != "attributes"}
+        return Record(object=object, id=str(raw["Id"]), fields=fields,
+                      modified_at=parse_datetime(str(raw["SystemModstamp"])),
+                      deleted=bool(raw.get("IsDeleted")))
+
+    # --- the Connector interface ---------------------------------------------------------------
+    def check(self) -> None:
+        limits = self._call("read", lambda: self.sf.limits())
+        daily = (limits or {}).get("DailyApiRequests") or {}
+        if daily.get("Max") and daily.get("Remaining", 1) <= 0:
+            raise ConnectorError(FailureCode.DAILY_QUOTA_EXHAUSTED,
+                                 f"no daily API requests left (max {daily['Max']})")
+
+    def read(self, object: str, since: datetime | None, fields: Sequence[str]) -> Iterator[list[Record]]:
+        columns = self._fields(self._spec(object), ["Id", "SystemModstamp", *fields])
+        soql = _select(columns, object)
+        if since is not None:
+            # Naive means UTC here: format_soql would read it as local time (crm-apis.md A5).
+            aware = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
+            soql += format_soql(" WHERE SystemModstamp >= {}", aware)
+        soql += " ORDER BY SystemModstamp, Id"
+        for page in self._pages(soql):
+            yield [self._record(object, raw) for raw in page]
+
+    def lookup(self, object: str, field: str, values: Sequence[str], fields: Sequence[str] = ()) -> list[Record]:
+        """Candidates carry Id, SystemModstamp, `field` and `fields`; the engine re-checks them (`_chunks`)."""
+        self._spec(object)
+        schema = self.describe(object)
+        (name,) = self._fields(object, [field])
+        wanted = list(dict.fromkeys(v for v in values if v))
+        is_url = schema.fields[name].type == "url"
+        columns = self._fields(object, list(dict.fromkeys(["Id", "SystemModstamp", name, *fields])))
+        found: dict[str, Record] = {}
+        for clause in _chunks(name, wanted, is_url):
+            soql = f"{_select(columns, object)} WHERE {clause}"
+            for page in self._pages(soql):
+                for raw in page:
+                    found.setdefault(str(raw["Id"]), self._record(object, raw))
+        return list(found.values())
+
+    def write(self, object: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        self._spec(object)
+        results: list[WriteResult | None] = [None] * len(ops)
+        creates = [i for i, op in enumerate(ops) if op.id is None]
+        updates = [i for i, op in enumerate(ops) if op.id is not None]
+        for indexes, method in ((creates, "POST"), (updates, "PATCH")):
+            for start in range(0, len(indexes), BATCH):
+                chunk = indexes[start:start + BATCH]
+                answers = self._collection(object, method, [ops[i] for i in chunk])
+                for i, result in zip(chunk, answers, strict=True):
+                    results[i] = result
+        self._retry_locked(object, ops, results)
+        return [r for r in results if r is not None]
+
+    def _collection(self, object: str, method: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """One sObject Collections call; `allOrNone: false` so good records land beside refused ones."""
+        records = [{"attributes": {"type": object}, **({"id": op.id} if op.id else {}), **op.fields}
+                   for op in ops]
+        body = {"allOrNone": False, "records": records}
+        answer = self._call("write", lambda: self.sf.restful("composite/sobjects", method=method, json=body),
+                            idempotent=method != "POST") or []
+        if len(answer) != len(ops):
+            raise ConnectorError(FailureCode.UNKNOWN,
+                                 f"collections answered {len(answer)} results for {len(ops)} records")
+        out = []
+        for op, result in zip(ops, answer, strict=True):
+            if result.get("success"):
+                out.append(WriteResult(op.ref, str(result.get("id") or op.id), created=op.id is None))
+            else:
+                out.append(WriteResult(op.ref, op.id, error=record_error(result.get("errors") or [])))
+        return out
+
+    def _retry_locked(self, object: str, ops: Sequence[WriteOp], results: list[WriteResult | None]) -> None:
+        """UNABLE_TO_LOCK_ROW passes once the other transaction ends: retry those records one by one."""
+        for attempt in range(LOCK_RETRIES):
+            locked = [i for i, r in enumerate(results) if r is not None and r.error is not None
+                      and r.error.code is FailureCode.LOCK_CONTENTION]
+            if not locked:
+                return
+            time.sleep(random.uniform(0, 0.2 * 2 ** attempt))
+            for i in locked:
+                op = ops[i]
+                results[i] = self._collection(object, "PATCH" if op.id else "POST", [op])[0]
+
+    def describe(self, object: str) -> ObjectSchema:
+        if object not in self._schemas:
+            if not _NAME.match(object):
+                raise ConnectorError(FailureCode.CONFIG_ERROR, f"not a Salesforce object name: {object!r}")
+            raw = self._call("read", lambda: self.sf.restful(f"sobjects/{object}/describe")) or {}
+            fields = {f["name"]: _field_schema(f) for f in raw.get("fields", [])}
+            self._schemas[object] = ObjectSchema(object, fields)
+        return self._schemas[object]
+
+
+def _select(columns: Sequence[str], object: str) -> str:
+    """Names cannot be SOQL parameters; callers pass only names checked against describe / `objects`."""
+    return f"SELECT {', '.join(columns)} FROM {object}"  # noqa: S608 - checked names, no values
+
+
+def _field_schema(raw: dict[str, Any]) -> FieldSchema:
+    """Describe's field facts. Required means must be sent on create (A12): not nillable, createable and
+    not defaulted on create."""
+    return FieldSchema(
+        name=raw["name"], type=raw.get("type", ""), label=raw.get("label", ""),
+        required=(not raw.get("nillable", True) and bool(raw.get("createable"))
+                  and not raw.get("defaultedOnCreate")),
+        createable=bool(raw.get("createable")), updateable=bool(raw.get("updateable")),
+        length=raw.get("length") or None,
+        picklist=tuple(p["value"] for p in raw.get("picklistValues") or [] if p.get("active", True)),
+    )
+
+
+def _chunks(field: str, values: list[str], is_url: bool) -> Iterator[str]:
+    """WHERE clauses matching `values`, each short enough for one GET: `IN (...)`, or LIKE chains for URLs.
+
+    SOQL compares text case-insensitively, so `Email IN ('a@x.com')` also finds `A@X.com`. A website is
+    matched by containment (`Website LIKE '%acme.com%'`) because it is stored as `https://www.acme.com/`.
+    """
+    parts: list[str] = []
+    size = 0
+    for value in values:
+        part = format_soql(f"{field} LIKE '%{{:like}}%'", value) if is_url else format_soql("{}", value)
+        if parts and size + len(part) > LOOKUP_CHUNK_CHARS:
+            yield _clause(field, parts, is_url)
+            parts, size = [], 0
+        parts.append(part)
+        size += len(part) + 5
+    if parts:
+        yield _clause(field, parts, is_url)
+
+
+def _clause(field: str, parts: list[str], is_url: bool) -> str:
+    return " OR ".join(parts) if is_url else f"{field} IN ({', '.join(parts)})"

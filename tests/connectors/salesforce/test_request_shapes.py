@@ -1,0 +1,102 @@
+"""Pins the exact HTTP requests the connector sends (URL, query string, JSON body) with `responses`.
+
+Every mock must be called (`assert_all_requests_are_fired`), so a request the connector stops making
+fails the test as surely as a request with a changed shape.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import responses
+from responses import matchers
+
+from connectors.base import ConnectorSettings, Secret, WriteOp
+from connectors.errors import ConnectorError, FailureCode
+from connectors.salesforce import SalesforceConnector
+
+BASE = "https://acme.my.salesforce.com/services/data/v59.0/"
+AUTH = matchers.header_matcher({"Authorization": "Bearer sess-1"})
+DESCRIBE = {"name": "Contact", "fields": [
+    {"name": n, "type": t, "nillable": True, "createable": True, "updateable": True}
+    for n, t in (("Id", "id"), ("SystemModstamp", "datetime"), ("Email", "email"))]}
+
+
+@pytest.fixture
+def mock() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        yield rsps
+
+
+@pytest.fixture
+def connector() -> SalesforceConnector:
+    settings = ConnectorSettings("salesforce", "https://acme.my.salesforce.com", Secret("sess-1"))
+    return SalesforceConnector(settings)
+
+
+def test_composite_create_request(mock: responses.RequestsMock, connector: SalesforceConnector) -> None:
+    mock.post(BASE + "composite/sobjects", match=[AUTH, matchers.json_params_matcher({
+        "allOrNone": False,
+        "records": [{"attributes": {"type": "Contact"}, "LastName": "Doe", "Email": "jd@example.com"},
+                    {"attributes": {"type": "Contact"}, "LastName": "Roe"}],
+    }, strict_match=True)], json=[{"id": "003Dn0000000001IAA", "success": True, "errors": []},
+                                  {"success": False, "errors": [{"statusCode": "DUPLICATES_DETECTED",
+                                                                 "message": "Use one of these records?",
+                                                                 "fields": []}]}],
+             headers={"Sforce-Limit-Info": "api-usage=42/15000"})
+    results = connector.write("Contact", [WriteOp("a", None, {"LastName": "Doe", "Email": "jd@example.com"}),
+                                          WriteOp("b", None, {"LastName": "Roe"})])
+    assert results[0].id == "003Dn0000000001IAA" and results[0].created
+    assert results[1].error is not None and results[1].error.code is FailureCode.DUPLICATE_CONFLICT
+    assert connector.api_usage == (42, 15000)
+
+
+def test_composite_update_request(mock: responses.RequestsMock, connector: SalesforceConnector) -> None:
+    mock.patch(BASE + "composite/sobjects", match=[matchers.json_params_matcher({
+        "allOrNone": False,
+        "records": [{"attributes": {"type": "Contact"}, "id": "003Dn0000000001IAA", "Title": "CEO"}],
+    }, strict_match=True)], json=[{"id": "003Dn0000000001IAA", "success": True, "errors": []}])
+    assert connector.write("Contact", [WriteOp("a", "003Dn0000000001IAA", {"Title": "CEO"})])[0].ok
+
+
+def test_incremental_soql_and_next_page(mock: responses.RequestsMock, connector: SalesforceConnector) -> None:
+    mock.get(BASE + "sobjects/Contact/describe", match=[AUTH], json=DESCRIBE)
+    soql = ("SELECT Id, SystemModstamp, Email FROM Contact WHERE SystemModstamp >= 2024-01-02T03:04:05+00:00 "
+            "ORDER BY SystemModstamp, Id")
+    record = {"attributes": {"type": "Contact", "url": "/x"}, "Id": "003Dn0000000001IAA",
+              "SystemModstamp": "2024-01-02T03:04:05.000+0000", "Email": "a@example.com"}
+    mock.get(BASE + "query/", match=[AUTH, matchers.query_param_matcher({"q": soql})],
+             json={"totalSize": 2, "done": False, "records": [record],
+                   "nextRecordsUrl": "/services/data/v59.0/query/01gXX-1"})
+    mock.get(BASE + "query/01gXX-1", match=[AUTH],
+             json={"totalSize": 2, "done": True, "records": [{**record, "Id": "003Dn0000000002IAA"}]})
+    since = datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)  # format_soql drops the ms: still inclusive
+    pages = list(connector.read("Contact", since, ["email"]))
+    assert [[r.id for r in page] for page in pages] == [["003Dn0000000001IAA"], ["003Dn0000000002IAA"]]
+    assert connector.calls.read == 3
+
+
+@pytest.mark.parametrize(("status", "body", "code"), [
+    (403, [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}],
+     FailureCode.DAILY_QUOTA_EXHAUSTED),
+    (403, [{"errorCode": "INSUFFICIENT_ACCESS", "message": "no"}], FailureCode.PERMISSION_DENIED),
+    (401, [{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}],
+     FailureCode.AUTH_EXPIRED),
+    (400, [{"errorCode": "MALFORMED_QUERY", "message": "unexpected token"}], FailureCode.SCHEMA_DRIFT),
+])
+def test_whole_call_errors_are_classified_without_retry(mock: responses.RequestsMock,
+                                                        connector: SalesforceConnector, status: int,
+                                                        body: list, code: FailureCode) -> None:
+    mock.get(BASE + "limits/", status=status, json=body)
+    with pytest.raises(ConnectorError) as err:
+        connector.check()
+    assert err.value.code is code and err.value.vendor_code == body[0]["errorCode"]
+    assert connector.calls.read == 1
+
+
+def test_unavailable_is_retried(mock: responses.RequestsMock, connector: SalesforceConnector) -> None:
+    mock.get(BASE + "limits/", status=503, json=[{"errorCode": "SERVER_UNAVAILABLE", "message": "down"}])
+    mock.get(BASE + "limits/", json={"DailyApiRequests": {"Max": 15000, "Remaining": 14000}})
+    connector.check()
+    assert connector.calls.read == 2

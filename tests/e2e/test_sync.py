@@ -1,0 +1,148 @@
+"""The main job end to end: both emulators over real HTTP(S), sample data with real-world mess."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from sync_engine.cli import main
+from sync_engine.identity import normalize_email
+from tests.e2e.conftest import World
+
+pytestmark = pytest.mark.e2e
+
+
+def _people(world: World, system: str) -> Counter[str]:
+    obj, field = ("contacts", "email") if system == "hubspot" else ("Contact", "Email")
+    rows = world.dump(system, obj)
+    values = [(r.get("properties") or {}).get(field) if system == "hubspot" else r.get(field) for r in rows]
+    return Counter(normalize_email(v) for v in values if v)
+
+
+def test_first_run_writes_both_ways_and_a_second_run_writes_nothing(world: World) -> None:
+    app = world.app()
+    first = {r.pipeline: r for r in app.sync()}
+    assert first["contacts-hubspot-to-salesforce"].records["created"] > 0
+    assert first["contacts-salesforce-to-hubspot"].records["created"] > 0
+    assert first["companies-hubspot-to-salesforce"].records["created"] > 0
+    assert first["deals-salesforce-to-hubspot"].records["created"] > 0
+    before = {s: world.stats(s) for s in ("hubspot", "salesforce")}
+    second = app.sync()
+    assert [w for s in ("hubspot", "salesforce") for w in [world.writes(s, before[s])] if w] == []
+    assert all(c["write"] == 0 for r in second for c in r.calls.values())
+    assert sum(r.records["created"] + r.records["updated"] for r in second) == 0
+    app.close()
+
+
+def test_seeded_duplicates_end_as_one_record_per_system_and_rerun_creates_nothing(world: World) -> None:
+    both = [email for email, ids in world.data.truth["people"].items() if ids["hubspot"] and ids["salesforce"]]
+    assert both, "the sample data must hold people present in both systems"
+    app = world.app()
+    app.sync()
+    app.sync()
+    for system in ("hubspot", "salesforce"):
+        people = _people(world, system)
+        dupes = {e: n for e, n in people.items() if n > 1}
+        assert dupes == {}, f"{system} has duplicates: {sorted(dupes)[:5]}"
+        missing = [e for e in world.data.truth["people"] if people[e] == 0]
+        assert missing == [] or all(_quarantined(app, e) for e in missing), missing[:5]
+    app.close()
+
+
+def _quarantined(app, email: str) -> bool:  # type: ignore[no-untyped-def]
+    return any(f["code"] == "RECORD_INVALID" for f in app.store.failures())
+
+
+def test_write_calls_are_ceil_of_changed_records_over_batch_size(world: World) -> None:
+    app = world.app()
+    before = world.stats("salesforce")
+    [report] = app.sync(["contacts-hubspot-to-salesforce"])
+    stats = world.stats("salesforce")
+    creates = stats.get("POST /services/data/v{version}/composite/sobjects", 0) - \
+        before.get("POST /services/data/v{version}/composite/sobjects", 0)
+    updates = stats.get("PATCH /services/data/v{version}/composite/sobjects", 0) - \
+        before.get("PATCH /services/data/v{version}/composite/sobjects", 0)
+    assert creates == math.ceil(report.records["created"] / 200)
+    assert updates == math.ceil(report.records["updated"] / 200)
+    assert report.calls["salesforce"]["write"] == creates + updates
+    app.close()
+
+
+def test_invalid_email_is_quarantined_with_reason_and_the_rest_of_its_batch_is_written(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    bad_hubspot = [rid for system, rid in world.data.truth["invalid_emails"] if system == "hubspot"]
+    assert bad_hubspot
+    app = world.app()
+    [report] = app.sync(["contacts-hubspot-to-salesforce"])
+    failures = {f["record_id"]: f for f in app.store.failures(pipeline="contacts-hubspot-to-salesforce")}
+    for rid in bad_hubspot:
+        assert failures[rid]["code"] == "RECORD_INVALID"
+        assert "person-email-valid" in failures[rid]["message"]
+    assert report.records["created"] + report.records["updated"] + report.records["unchanged"] > 0
+    assert report.records["quarantined"] >= len(bad_hubspot)
+    assert report.records["failed"] == 0
+    app.close()
+    assert main(["--config", str(world.config), "failures", "list", "--code", "RECORD_INVALID"]) == 0
+    out = capsys.readouterr().out
+    assert all(rid in out for rid in bad_hubspot) and "runbooks/RECORD_INVALID.md" in out
+    assert "@" not in "".join(line for line in out.splitlines() if "person-email-valid" in line).replace(
+        "***@", "")  # emails are masked in the failure log
+
+
+def test_sync_json_contract_and_exit_code(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--config", str(world.config), "sync", "--json", "companies-hubspot-to-salesforce"])
+    doc = json.loads(capsys.readouterr().out)
+    [run] = doc["runs"]
+    assert code == 0 and run["pipeline"] == "companies-hubspot-to-salesforce"
+    assert run["outcome"] == "succeeded"
+    assert set(run["records"]) == {"read", "created", "updated", "unchanged", "quarantined", "failed"}
+    assert set(run["calls"]) == {"hubspot", "salesforce"} and run["calls"]["hubspot"]["read"] >= 1
+    assert main(["--config", str(world.config), "sync", "no-such-pipeline"]) == 2
+
+
+def test_dry_run_writes_nothing_and_previews_changes(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    before = world.stats("salesforce")
+    assert main(["--config", str(world.config), "sync", "--dry-run", "contacts-hubspot-to-salesforce"]) == 0
+    out = capsys.readouterr().out
+    assert world.writes("salesforce", before) == 0
+    assert "create" in out and "email: None ->" in out and "dry_run" in out
+
+
+def test_expired_token_stops_the_run_with_exit_code_3(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.salesforce.emulator._set_faults({"expire_tokens": ["local-emulator"]})
+    code = main(["--config", str(world.config), "sync", "--json", "contacts-salesforce-to-hubspot"])
+    [run] = json.loads(capsys.readouterr().out)["runs"]
+    assert code == 3 and run["outcome"] == "stopped"
+    assert "AUTH_EXPIRED" in run["message"] and "runbooks/AUTH_EXPIRED.md" in run["message"]
+
+
+def test_a_sync_killed_half_way_resumes_with_every_record_exactly_once(world: World) -> None:
+    world.salesforce.emulator._set_faults({"latency_ms": 40})
+    world.hubspot.emulator._set_faults({"latency_ms": 40})
+    env = {k: v for k, v in os.environ.items() if k != "REVHUB_STORE_URL"}
+    proc = subprocess.Popen([sys.executable, "-m", "sync_engine.cli", "--config", str(world.config), "sync"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and world.writes("salesforce") + world.writes("hubspot") < 3:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert world.writes("salesforce") + world.writes("hubspot") >= 3, "the sync never wrote before the kill"
+    world.salesforce.emulator._set_faults({"latency_ms": 0})
+    world.hubspot.emulator._set_faults({"latency_ms": 0})
+    app = world.app()
+    app.sync()
+    app.sync()
+    for system in ("hubspot", "salesforce"):
+        assert {e: n for e, n in _people(world, system).items() if n > 1} == {}
+    deals = [(d.get("properties") or {}).get("salesforce_opportunity_id") for d in world.dump("hubspot", "deals")]
+    synced = [d for d in deals if d]
+    assert len(synced) == len(set(synced)) > 0
+    app.close()
