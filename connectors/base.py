@@ -14,6 +14,9 @@ from typing import Any, ClassVar
 
 from connectors.errors import RemoteError
 
+__all__ = ["CallCounter", "Connector", "ConnectorSettings", "FieldSchema", "Links", "ObjectSchema", "ObjectSpec",
+           "Record", "Secret", "WriteOp", "WriteResult"]
+
 Links = Mapping[str, tuple[str, ...]]
 
 

@@ -12,9 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from sync_engine.errors import ConfigError
-
 from sync_engine.commands import EXIT_OK, EXIT_RECORDS_FAILED, EXIT_STOPPED, EXIT_USAGE  # noqa: F401
+from sync_engine.errors import ConfigError
 
 EPILOG = """\
 examples:

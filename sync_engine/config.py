@@ -18,7 +18,7 @@ from connectors.base import ConnectorSettings, Secret
 from sync_engine import tomlfile
 from sync_engine.errors import ConfigError
 
-EMULATOR_TOKEN = "local-emulator"  # what a loopback emulator is sent when no token is configured
+EMULATOR_TOKEN = "local-emulator"  # noqa: S105 - a placeholder sent only to loopback emulators, never a secret
 
 
 class _Strict(BaseModel):

@@ -47,7 +47,7 @@ def _serve_health(metrics: _Metrics, port: int) -> ThreadingHTTPServer:
         def log_message(self, *_: Any) -> None:
             return
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             if self.path == "/healthz":
                 body, ctype = b'{"status": "ok"}', "application/json"
             elif self.path == "/metrics":

@@ -13,6 +13,7 @@ from typing import Any
 
 from connectors.base import Connector, Record
 from sync_engine import identity
+from sync_engine.errors import RecordError
 from sync_engine.mapping import Mapping_
 from sync_engine.store import Store
 
@@ -61,7 +62,7 @@ def match_in_target(target: Connector, mapping: Mapping_, kind: str, keys: Mappi
     for record in sorted(candidates, key=lambda r: r.id):
         try:
             canonical = mapping.to_canonical(record, resolve_ref)
-        except Exception:  # noqa: BLE001 - a candidate we cannot read is simply not a match
+        except RecordError:
             continue
         key = canonical_key(kind, canonical)
         entity = by_key.get(key) if key else None

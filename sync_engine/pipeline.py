@@ -7,13 +7,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from connectors.base import Connector, Record, WriteOp
 from sync_engine import identify, plan, validate
-from sync_engine.config import Config, Pipeline
 from sync_engine.canonical import KINDS
+from sync_engine.config import Config, Pipeline
 from sync_engine.errors import ConfigError, ConnectorError, FailureCode, RecordError
 from sync_engine.mapping import Mapping_
 from sync_engine.redact import redact
@@ -22,7 +22,7 @@ from sync_engine.store import Cursor, FailureRow, PageOutcome, Store
 COUNTS = ("read", "created", "updated", "unchanged", "quarantined", "failed")
 
 
-class RunOutcome(str, Enum):
+class RunOutcome(StrEnum):
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"
     FAILED = "failed"
@@ -60,7 +60,7 @@ class RunReport:
 Progress = Callable[[str], None]
 
 
-class _Stop(Exception):  # noqa: N818 - control flow: the run cannot go on
+class _Stop(Exception):
     def __init__(self, code: FailureCode, message: str) -> None:
         super().__init__(message)
         self.code, self.message = code, message
@@ -105,15 +105,13 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
     try:
         _replay_pending(ctx)
         cursor = Cursor(None, frozenset()) if full else store.cursor(name)
-        pages = 0
-        for page in source.read(p.source_object, cursor.stamp, src_map.source_fields()):
+        for pages, page in enumerate(source.read(p.source_object, cursor.stamp, src_map.source_fields()), 1):
             fresh = [r for r in page if not (r.modified_at == cursor.stamp and r.id in cursor.seen)]
             outcome = _process(ctx, fresh)
             cursor = _advance(cursor, page)
             outcome.cursor = cursor
             if not dry_run:
                 store.commit_page(name, run_id, outcome)
-            pages += 1
             if progress:
                 progress(_progress_line(name, pages, report))
     except (_Stop, ConnectorError) as exc:
@@ -133,7 +131,8 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
 
 def _mapping(mappings: dict[tuple[str, str], Mapping_], system: str, obj: str) -> Mapping_:
     if (system, obj) not in mappings:
-        raise ConfigError(f"no mapping file for {system}.{obj}", hint="add one under mappings/ (see mappings/README.md)")
+        raise ConfigError(f"no mapping file for {system}.{obj}",
+                          hint="add one under mappings/ (see mappings/README.md)")
     return mappings[(system, obj)]
 
 
@@ -300,7 +299,7 @@ def _process(ctx: _Ctx, records: list[Record]) -> PageOutcome:
                        dict(shadow or {}), changes)
 
     # load -> record
-    for entity, (op, r, canonical, shadow, changes) in ops.items():
+    for op, r, _canonical, _shadow, changes in ops.values():
         report.planned.append(Planned(r.id, "update" if op.id else "create", op.id, changes))
     if ctx.dry_run:
         for op, *_rest in ops.values():

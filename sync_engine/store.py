@@ -10,15 +10,28 @@ import json
 import os
 import socket
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Column, DateTime, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine, delete,
-    func, insert, select, update,
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    func,
+    insert,
+    select,
+    update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -169,10 +182,8 @@ class Store:
         with self.engine.begin() as c:
             row = c.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
             if row is None:
-                try:
+                with suppress(IntegrityError):
                     c.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-                except IntegrityError:
-                    pass
             elif int(row) > SCHEMA_VERSION:
                 raise ConfigError(f"the state store has schema version {row}, newer than this revhub "
                                   f"({SCHEMA_VERSION})", key="store.url", hint="upgrade revhub")

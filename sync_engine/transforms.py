@@ -56,7 +56,7 @@ def _number(v: Any) -> float | None:
 
 def _int(v: Any) -> int | None:
     n = _number(v)
-    return None if n is None else int(round(n))
+    return None if n is None else round(n)
 
 
 def _string(v: Any) -> str | None:
