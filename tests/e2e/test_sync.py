@@ -146,3 +146,48 @@ def test_a_sync_killed_half_way_resumes_with_every_record_exactly_once(world: Wo
     synced = [d for d in deals if d]
     assert len(synced) == len(set(synced)) > 0
     app.close()
+
+
+def test_a_record_sharing_the_cursor_timestamp_is_not_lost(world: World) -> None:
+    """A contact written later with exactly the stamp the cursor stopped at is still read."""
+    app = world.app()
+    app.sync(["contacts-hubspot-to-salesforce"])
+    cursor = app.store.cursor("contacts-hubspot-to-salesforce")
+    assert cursor.stamp is not None and cursor.seen
+    stamp = cursor.stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{cursor.stamp.microsecond // 1000:03d}Z"
+    world.hubspot.emulator.seed({"contacts": [{"id": "999001", "properties": {
+        "email": "late.arrival@boundary-test.com", "firstname": "Late", "lastname": "Arrival",
+        "createdate": stamp, "lastmodifieddate": stamp}, "createdAt": stamp, "updatedAt": stamp, "archived": False}]})
+    [report] = app.sync(["contacts-hubspot-to-salesforce"])
+    assert report.records["created"] == 1
+    assert _people(world, "salesforce")["late.arrival@boundary-test.com"] == 1
+    app.close()
+
+
+def test_hubspot_write_calls_are_ceil_of_changed_records_over_100(world: World) -> None:
+    app = world.app()
+    app.sync(["companies-hubspot-to-salesforce", "companies-salesforce-to-hubspot"])
+    before = world.stats("hubspot")
+    [report] = app.sync(["contacts-salesforce-to-hubspot"])
+    after = world.stats("hubspot")
+    creates = after.get("POST /crm/v3/objects/{object}/batch/create", 0) - \
+        before.get("POST /crm/v3/objects/{object}/batch/create", 0)
+    updates = after.get("POST /crm/v3/objects/{object}/batch/update", 0) - \
+        before.get("POST /crm/v3/objects/{object}/batch/update", 0)
+    assert report.records["created"] > 0
+    assert creates == math.ceil(report.records["created"] / 100)
+    assert updates == math.ceil(report.records["updated"] / 100)
+    app.close()
+
+
+def test_status_shows_each_pipeline_and_open_failures(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(world.config), "status"]) == 0
+    assert "no runs yet" in capsys.readouterr().out
+    main(["--config", str(world.config), "sync"])
+    capsys.readouterr()
+    assert main(["--config", str(world.config), "status", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {r["pipeline"] for r in doc["runs"]} == {
+        "companies-hubspot-to-salesforce", "companies-salesforce-to-hubspot", "contacts-hubspot-to-salesforce",
+        "contacts-salesforce-to-hubspot", "deals-salesforce-to-hubspot"}
+    assert doc["open_failures"] >= len(world.data.truth["invalid_emails"])
