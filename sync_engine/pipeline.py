@@ -48,8 +48,13 @@ class RunReport:
     records: Counter[str] = field(default_factory=Counter)
     calls: dict[str, dict[str, int]] = field(default_factory=dict)
     message: str = ""
-    planned: list[Planned] = field(default_factory=list)
+    planned: list[Planned] = field(default_factory=list)  # filled only when `keep_plan` (dry runs)
     run_id: int | None = None
+    keep_plan: bool = False
+
+    def note(self, planned: Planned) -> None:
+        if self.keep_plan:
+            self.planned.append(planned)
 
     def as_json(self) -> dict[str, Any]:
         return {"pipeline": self.pipeline, "outcome": self.outcome.value,
@@ -86,7 +91,7 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
                  dry_run: bool = False, full: bool = False, progress: Progress | None = None) -> RunReport:
     """Run one pipeline once. Never raises for sync problems: they are in the report."""
     p = config.pipelines[name]
-    report = RunReport(name)
+    report = RunReport(name, keep_plan=dry_run)
     src_map, tgt_map = _mapping(mappings, p.source_system, p.source_object), \
         _mapping(mappings, p.target_system, p.target_object)
     if src_map.kind != tgt_map.kind:
@@ -223,7 +228,7 @@ def _process(ctx: _Ctx, records: list[Record]) -> PageOutcome:
     def quarantine(r: Record, step: str, code: FailureCode, reasons: list[str]) -> None:
         clean = [redact(x) for x in reasons]
         report.records["quarantined"] += 1
-        report.planned.append(Planned(r.id, "quarantine", None, reasons=tuple(clean)))
+        report.note(Planned(r.id, "quarantine", None, reasons=tuple(clean)))
         out.failures.append(FailureRow(step, p.source_system, p.source_object, r.id, code.value, clean[0], clean,
                                        _payload(r) if code.retryable else None))
 
@@ -238,7 +243,7 @@ def _process(ctx: _Ctx, records: list[Record]) -> PageOutcome:
         link = src_links.get(r.id)
         if link and plan.unchanged(canonical, link.shadow):
             report.records["unchanged"] += 1
-            report.planned.append(Planned(r.id, "unchanged", None))
+            report.note(Planned(r.id, "unchanged", None))
             out.resolved.append(r.id)
             continue
         verdict = validate.validate(ctx.rules, kind, p.target_system, canonical)
@@ -284,7 +289,7 @@ def _process(ctx: _Ctx, records: list[Record]) -> PageOutcome:
                                          None if target_id is None else shadow))
         if not changes:
             report.records["unchanged"] += 1
-            report.planned.append(Planned(r.id, "unchanged", target_id))
+            report.note(Planned(r.id, "unchanged", target_id))
             out.links.append((p.source_system, p.source_object, r.id, entity, canonical))
             if target_id is not None:
                 out.links.append((p.target_system, p.target_object, target_id, entity, dict(shadow or {})))
@@ -300,7 +305,7 @@ def _process(ctx: _Ctx, records: list[Record]) -> PageOutcome:
 
     # load -> record
     for op, r, _canonical, _shadow, changes in ops.values():
-        report.planned.append(Planned(r.id, "update" if op.id else "create", op.id, changes))
+        report.note(Planned(r.id, "update" if op.id else "create", op.id, changes))
     if ctx.dry_run:
         for op, *_rest in ops.values():
             report.records["updated" if op.id else "created"] += 1
