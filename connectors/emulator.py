@@ -64,7 +64,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class Reply(Exception):  # noqa: N818 - a control-flow signal carrying a response, not an error
+class Reply(Exception):  # a control-flow signal carrying a response, not an error: no `Error` suffix
     """Raise from a handler to answer at once with `response` (an error body, usually)."""
 
     def __init__(self, response: Response) -> None:
@@ -144,7 +144,7 @@ class Emulator(ABC):
     @abstractmethod
     def error_unavailable(self) -> Response: ...
 
-    def decorate(self, request: Request, response: Response) -> None:
+    def decorate(self, request: Request, response: Response) -> None:  # noqa: B027 - optional hook, no-op
         """Add headers every vendor response carries (rate-limit and usage headers)."""
 
     def tls_context(self) -> Any:

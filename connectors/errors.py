@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from enum import Enum
 
 
-class Severity(str, Enum):
+class Severity(str, Enum):  # noqa: UP042 - StrEnum would change str() from "Severity.X" to "X"
     INFO = "info"
     WARNING = "warning"
     CRITICAL = "critical"
 
 
-class FailureCode(str, Enum):
+class FailureCode(str, Enum):  # noqa: UP042 - StrEnum would change str() from "FailureCode.X" to "X"
     """One fixed taxonomy (DESIGN.md section 3). The value is the runbook's file name."""
 
     AUTH_EXPIRED = "AUTH_EXPIRED"

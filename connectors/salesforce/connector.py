@@ -151,13 +151,17 @@ class SalesforceConnector(Connector):
     def read(self, object: str, since: datetime | None, fields: Sequence[str]) -> Iterator[list[Record]]:
         columns = self._fields(self._spec(object), ["Id", "SystemModstamp", *fields])
         soql = _select(columns, object)
+        aware: datetime | None = None
         if since is not None:
             # Naive means UTC here: format_soql would read it as local time (crm-apis.md A5).
             aware = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
             soql += format_soql(" WHERE SystemModstamp >= {}", aware)
         soql += " ORDER BY SystemModstamp, Id"
         for page in self._pages(soql):
-            yield [self._record(object, raw) for raw in page]
+            records = [self._record(object, raw) for raw in page]
+            # format_soql drops the milliseconds (A5), so the query starts at the whole second: drop what
+            # was stamped earlier in that second, as `since` is "at or after".
+            yield records if aware is None else [r for r in records if r.modified_at >= aware]
 
     def lookup(self, object: str, field: str, values: Sequence[str], fields: Sequence[str] = ()) -> list[Record]:
         """Candidates carry Id, SystemModstamp, `field` and `fields`; the engine re-checks them (`_chunks`)."""

@@ -50,7 +50,8 @@ class SalesforceEmulator(Emulator):
     def __init__(self, *, token: str | None = None, page_size: int | None = None, daily_max: int = 100_000,
                  cert_dir: str | Path | None = None, clock: Callable[[], datetime] | None = None) -> None:
         self.daily_max = daily_max
-        self.cert_dir = Path(cert_dir) if cert_dir else None
+        # Absolute, so the `ca file:` banner line still names the file from another working directory.
+        self.cert_dir = Path(cert_dir).absolute() if cert_dir else None
         self.clock = clock or (lambda: datetime.now(UTC))
         self.store = Store()
         self.cursors: OrderedDict[str, tuple[list[dict[str, Any]], int, str]] = OrderedDict()

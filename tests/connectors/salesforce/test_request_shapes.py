@@ -70,10 +70,13 @@ def test_incremental_soql_and_next_page(mock: responses.RequestsMock, connector:
              json={"totalSize": 2, "done": False, "records": [record],
                    "nextRecordsUrl": "/services/data/v59.0/query/01gXX-1"})
     mock.get(BASE + "query/01gXX-1", match=[AUTH],
-             json={"totalSize": 2, "done": True, "records": [{**record, "Id": "003Dn0000000002IAA"}]})
-    since = datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)  # format_soql drops the ms: still inclusive
+             json={"totalSize": 2, "done": True, "records": [
+                 {**record, "Id": "003Dn0000000002IAA", "SystemModstamp": "2024-01-02T03:04:05.678+0000"}]})
+    since = datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
     pages = list(connector.read("Contact", since, ["email"]))
-    assert [[r.id for r in page] for page in pages] == [["003Dn0000000001IAA"], ["003Dn0000000002IAA"]]
+    # format_soql drops the ms, so the query reads from 03:04:05.000; what precedes `since` is dropped, what
+    # is stamped exactly `since` is kept (inclusive).
+    assert [[r.id for r in page] for page in pages] == [[], ["003Dn0000000002IAA"]]
     assert connector.calls.read == 3
 
 
