@@ -73,8 +73,12 @@ class Mapping_:
     fields: tuple[FieldMap, ...]
 
     def source_fields(self) -> list[str]:
-        """Native fields to ask the connector for when reading."""
-        return sorted({f.field for f in self.fields if f.reads and not f.field.startswith(LINK_PREFIX)})
+        """Native fields to ask the connector for when reading (with those a `concat` reads)."""
+        names = {f.field for f in self.fields if f.reads and not f.field.startswith(LINK_PREFIX)}
+        for f in self.fields:
+            if f.reads and f.read and isinstance(f.read[0][1], transforms.Concat):
+                names |= set(f.read[0][1].fields)
+        return sorted(names)
 
     def field_for(self, canonical: str) -> FieldMap | None:
         return next((f for f in self.fields if f.canonical == canonical and f.writes), None)
@@ -90,11 +94,15 @@ class Mapping_:
         for f in self.fields:
             if not f.reads:
                 continue
-            if f.field.startswith(LINK_PREFIX):
+            if f.read and isinstance(f.read[0][1], transforms.Concat):
+                value: Any = record.fields  # concat reads several fields of the record
+            elif f.field.startswith(LINK_PREFIX):
                 ids = record.links.get(f.field[len(LINK_PREFIX):], ())
-                value: Any = ids[0] if ids else None
+                value = ids[0] if ids else None
             else:
                 value = record.fields.get(f.field)
+                if value is None and f.field.lower() == "id":
+                    value = record.id
             try:
                 for _name, fn in f.read:
                     value = fn(value)
@@ -118,9 +126,11 @@ class Mapping_:
         links: dict[str, tuple[str, ...]] = {}
         reasons: list[str] = []
         for f in self.fields:
-            if not f.writes or f.canonical not in canonical:
+            concat = f.write[0][1] if f.write and isinstance(f.write[0][1], transforms.Concat) else None
+            if not f.writes or (f.canonical not in canonical and not (
+                    concat and any(n in canonical for n in concat.fields))):
                 continue
-            value = canonical[f.canonical]
+            value = canonical if concat else canonical[f.canonical]
             if f.ref and value is not None:
                 value = resolve(f.ref, value)
                 if value is None:
@@ -188,6 +198,19 @@ def load_mapping(path: str | Path) -> Mapping_:
                 except ValueError as exc:
                     raise ConfigError(str(exc), file=str(path), line=f.line_of(["fields", i, which]),
                                       key=f"fields[{i}].{which}[{j}]") from None
+            for j, (name, _fn) in enumerate(built):
+                if name in transforms.RECORD_TRANSFORMS and j:
+                    raise ConfigError(f"{name} must be the first transform of its list", file=str(path),
+                                      line=f.line_of(["fields", i, which]), key=f"fields[{i}].{which}[{j}]",
+                                      hint=f"move {name} to the start of `{which} = [...]`")
+            if which == "write" and built and built[0][0] in transforms.RECORD_TRANSFORMS:
+                unknown = [n for n in built[0][1].fields if n not in kind.fields]  # type: ignore[attr-defined]
+                if unknown:
+                    raise ConfigError(f"concat names `{unknown[0]}`, which is not a {kind.name} field",
+                                      file=str(path), line=f.line_of(["fields", i, which]),
+                                      key=f"fields[{i}].write[0]",
+                                      hint=tomlfile.did_you_mean(unknown[0], kind.fields) or
+                                      "on write, concat joins canonical fields")
             steps[which] = tuple(built)
         ref = REF_KIND.get(fm.canonical) if fm.canonical in kind.refs else None
         compiled.append(FieldMap(fm.field, fm.canonical, fm.direction, steps["read"], steps["write"], fm.owner,

@@ -59,3 +59,22 @@ def test_ownership_keeps_salesforce_title_on_update_but_fills_it_on_create() -> 
     updated = plan_fields(canonical, "hubspot", hs, sf, {"email": "a@acme.com", "title": "CEO", "first_name": "A"})
     assert [(c.field, c.old, c.new) for c in updated] == [("first_name", "A", "Ann")]
     assert unchanged({"email": "a@acme.com", "phone": None}, {"email": "a@acme.com"})
+
+
+def test_concat_reads_several_fields_and_must_come_first(tmp_path: Path) -> None:
+    from sync_engine.errors import ConfigError
+
+    m = tmp_path / "contact.toml"
+    m.write_text('system = "salesforce"\nobject = "Contact"\ncanonical = "person"\n\n'
+                 '[[fields]]\nfield = "Email"\ncanonical = "email"\n\n'
+                 '[[fields]]\nfield = "Name"\ncanonical = "title"\ndirection = "read"\n'
+                 'read = [{ concat = ["Title", "Department"], separator = ", " }]\n')
+    mapping = load_mapping(m)
+    assert {"Title", "Department"} <= set(mapping.source_fields())
+    rec = Record("Contact", "003A", {"Email": "a@x.com", "Title": "VP", "Department": "Sales"},
+                 datetime(2026, 1, 5, tzinfo=UTC))
+    assert mapping.to_canonical(rec, lambda k, v: None)["title"] == "VP, Sales"
+    m.write_text(m.read_text().replace('read = [{ concat', 'read = ["strip", { concat'))
+    with pytest.raises(ConfigError, match="concat must be the first transform") as exc:
+        load_mapping(m)
+    assert exc.value.line == len(m.read_text().splitlines())
