@@ -8,6 +8,7 @@ from pathlib import Path
 from connectors import registry
 from connectors.base import Connector
 from sync_engine import validate
+from sync_engine.alerts import Alerter
 from sync_engine.config import Config, load_config
 from sync_engine.errors import ConfigError
 from sync_engine.mapping import Mapping_, load_mappings
@@ -30,10 +31,13 @@ class App:
     rules: list[validate.Rule]
     _store: Store | None = None
     _connectors: dict[str, Connector] | None = None
+    _alerter: Alerter | None = None
 
     @property
     def store(self) -> Store:
         if self._store is None:
+            import sync_engine.alerts.log  # noqa: F401 - registers the alert_log table before create_all
+
             self._store = Store(self.config.store_url)
             self._store.migrate()
         return self._store
@@ -54,11 +58,27 @@ class App:
                                   "known: " + ", ".join(self.config.pipelines))
         return wanted
 
+    @property
+    def alerter(self) -> Alerter:
+        """Built on first use; a channel whose secret variable is unset is a ConfigError then."""
+        if self._alerter is None:
+            self._alerter = Alerter.from_config(self.config.alerts, self.store, base_dir=self.config.path.parent,
+                                                file=str(self.config.path))
+        return self._alerter
+
     def sync(self, names: list[str] | None = None, *, dry_run: bool = False, full: bool = False,
              progress: Progress | None = None) -> list[RunReport]:
-        return [run_pipeline(self.config, self.store, self.connectors, self.mappings, self.rules, name,
-                             dry_run=dry_run, full=full, progress=progress)
-                for name in self.pipeline_names(names)]
+        """Run pipelines in order; after each real run, alert on what changed (last step of a run)."""
+        names = self.pipeline_names(names)
+        alerter = None if dry_run else self.alerter
+        reports = []
+        for name in names:
+            report = run_pipeline(self.config, self.store, self.connectors, self.mappings, self.rules, name,
+                                  dry_run=dry_run, full=full, progress=progress)
+            if alerter is not None:
+                alerter.after_run(report)
+            reports.append(report)
+        return reports
 
     def close(self) -> None:
         for c in (self._connectors or {}).values():

@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from connectors.base import ConnectorSettings, Secret
 from sync_engine import tomlfile
+from sync_engine.alerts.config import AlertsConfig
 from sync_engine.errors import ConfigError
 
+_CHANNEL_TAGS = frozenset({"slack", "pagerduty", "email", "webhook"})
 EMULATOR_TOKEN = "local-emulator"  # noqa: S105 - a placeholder sent only to loopback emulators, never a secret
 
 
@@ -58,6 +60,7 @@ class FileConfig(_Strict):
     rules: str | None = None
     systems: dict[str, SystemConfig]
     pipelines: dict[str, PipelineConfig]
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,7 @@ class Config:
     rules_file: Path | None
     systems: dict[str, SystemConfig]
     pipelines: dict[str, Pipeline]
+    alerts: AlertsConfig
 
     def settings(self, system: str) -> ConnectorSettings:
         """Connector settings with the token resolved from the environment or a secret file."""
@@ -125,7 +129,8 @@ def load_config(path: str | Path) -> Config:
         model = FileConfig.model_validate(f.data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = [str(x) for x in err["loc"]]
+        # pydantic puts a channel's `type` tag in the path (alerts.channels.0.slack.url_env); the file has none
+        loc = [str(x) for x in err["loc"] if x not in _CHANNEL_TAGS]
         hint = ""
         if err["type"] == "extra_forbidden":
             parent = FileConfig.model_fields if len(loc) == 1 else {}
@@ -144,6 +149,10 @@ def load_config(path: str | Path) -> Config:
                                   hint=tomlfile.did_you_mean(system, model.systems) or
                                   f"define it under [systems.{system}]")
         pipelines[name] = Pipeline(name, ss, so, ts, to, pc.every_minutes, pc.enabled)
+    for loc, name in model.alerts.unknown_pipelines(pipelines):
+        raise ConfigError(f"unknown pipeline `{name}`", file=str(path), line=f.line_of([str(x) for x in loc]),
+                          key=".".join(str(x) for x in loc),
+                          hint=tomlfile.did_you_mean(name, pipelines) or "known: " + ", ".join(pipelines))
     store_url = os.environ.get("REVHUB_STORE_URL") or model.store.url
     if store_url.startswith("sqlite:///") and not store_url.startswith("sqlite:////"):
         rel = store_url[len("sqlite:///"):]
@@ -152,7 +161,7 @@ def load_config(path: str | Path) -> Config:
     return Config(
         path=Path(path).resolve(), store_url=store_url, mappings_dir=base / model.mappings,
         rules_file=(base / model.rules) if model.rules else None, systems=dict(model.systems),
-        pipelines=pipelines,
+        pipelines=pipelines, alerts=model.alerts,
     )
 
 
