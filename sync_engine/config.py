@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.base import ConnectorSettings, Secret
 from sync_engine import tomlfile
@@ -125,19 +125,7 @@ def _is_loopback(url: str) -> bool:
 def load_config(path: str | Path) -> Config:
     """Read and validate a config file. Raises ConfigError with file:line and a hint."""
     f = tomlfile.load(path)
-    try:
-        model = FileConfig.model_validate(f.data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        # pydantic puts a channel's `type` tag in the path (alerts.channels.0.slack.url_env); the file has none
-        loc = [str(x) for x in err["loc"] if x not in _CHANNEL_TAGS]
-        hint = ""
-        if err["type"] == "extra_forbidden":
-            parent = FileConfig.model_fields if len(loc) == 1 else {}
-            hint = tomlfile.did_you_mean(loc[-1], parent) or "remove it, or check the spelling"
-        elif err["type"] == "missing":
-            hint = f"add `{loc[-1]} = ...`, see config.example.toml"
-        raise ConfigError(err["msg"], file=str(path), line=f.line_of(loc), key=".".join(loc), hint=hint) from None
+    model = tomlfile.validate(f, FileConfig, ignore=_CHANNEL_TAGS)
     base = Path(path).resolve().parent
     pipelines: dict[str, Pipeline] = {}
     for name, pc in model.pipelines.items():

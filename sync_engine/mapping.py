@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import Record
 from sync_engine import tomlfile, transforms
@@ -153,16 +153,7 @@ class Mapping_:
 
 def load_mapping(path: str | Path) -> Mapping_:
     f = tomlfile.load(path)
-    try:
-        model = _MappingModel.model_validate(f.data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = [str(x) for x in err["loc"]]
-        hint = ""
-        if err["type"] == "extra_forbidden":
-            allowed = _FieldModel.model_fields if "fields" in loc[:1] else _MappingModel.model_fields
-            hint = tomlfile.did_you_mean(loc[-1], allowed) or f"allowed keys: {', '.join(allowed)}"
-        raise ConfigError(err["msg"], file=str(path), line=f.line_of(loc), key=".".join(loc), hint=hint) from None
+    model = tomlfile.validate(f, _MappingModel)
     if model.canonical not in KINDS:
         raise ConfigError(f"unknown canonical kind `{model.canonical}`", file=str(path),
                           line=f.line_of(["canonical"]), key="canonical",

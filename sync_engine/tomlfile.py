@@ -7,9 +7,14 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
 
 from sync_engine.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
@@ -83,3 +88,59 @@ def load(path: str | Path) -> TomlFile:
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else ""
+
+
+def _members(tp: Any) -> list[Any]:
+    """The types a field may hold: Annotated and Optional unwrapped, unions spread out."""
+    if get_origin(tp) is Annotated:
+        return _members(get_args(tp)[0])
+    if get_origin(tp) in (Union, UnionType):
+        return [m for a in get_args(tp) if a is not type(None) for m in _members(a)]
+    return [tp]
+
+
+def _fields_at(model: type[BaseModel], loc: Sequence[str]) -> list[str]:
+    """The keys allowed in the table that holds `loc[-1]`: walk the model along the path.
+
+    Where the path meets a union (an alert channel of any type), the keys of every member count.
+    """
+    current: list[Any] = [model]
+    for part in loc[:-1]:
+        following: list[Any] = []
+        for tp in (m for c in current for m in _members(c)):
+            if get_origin(tp) in (list, dict):  # the part is an index or a table key
+                following += _members(get_args(tp)[-1])
+            elif isinstance(tp, type) and issubclass(tp, BaseModel):
+                fields = {f.alias or name: f for name, f in tp.model_fields.items()}
+                if part in fields:
+                    following += _members(fields[part].annotation)
+        current = following
+    names: dict[str, None] = {}
+    for tp in (m for c in current for m in _members(c)):
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            names.update((f.alias or name, None) for name, f in tp.model_fields.items())
+    return list(names)
+
+
+def validate(f: TomlFile, model: type[M], *, ignore: frozenset[str] = frozenset()) -> M:
+    """Validate a parsed file against its pydantic model; the first problem becomes a ConfigError
+    naming file:line, the key, and a hint (did-you-mean for unknown keys, what to add for missing ones).
+
+    `ignore`: path parts pydantic adds that the file does not have (a tagged union's tag).
+    """
+    try:
+        return model.model_validate(f.data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        # a misspelt key is both "unknown" and "missing": the unknown one names what to fix
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        loc = [str(x) for x in err["loc"] if x not in ignore]
+        hint = ""
+        if err["type"] == "extra_forbidden":
+            allowed = list(_fields_at(model, loc))
+            hint = did_you_mean(loc[-1], allowed) or (f"allowed here: {', '.join(allowed)}" if allowed else
+                                                     "remove it, or check the spelling")
+        elif err["type"] == "missing":
+            hint = f"add `{loc[-1]} = ...` (see the example files)"
+        # only pydantic's message, never its full text: that echoes the input, which may be a pasted secret
+        raise ConfigError(err["msg"], file=f.path, line=f.line_of(loc), key=".".join(loc), hint=hint) from None

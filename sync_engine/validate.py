@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from sync_engine import identity, tomlfile
 from sync_engine.canonical import KINDS
@@ -92,12 +92,7 @@ def load_rules(path: Path | None) -> list[Rule]:
     if path is None:
         return []
     f = tomlfile.load(path)
-    try:
-        model = _RulesModel.model_validate(f.data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = [str(x) for x in err["loc"]]
-        raise ConfigError(err["msg"], file=str(path), line=f.line_of(loc), key=".".join(loc)) from None
+    model = tomlfile.validate(f, _RulesModel)
     rules: list[Rule] = []
     for i, r in enumerate(model.rules):
         if r.kind not in KINDS:

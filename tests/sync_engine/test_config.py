@@ -100,3 +100,21 @@ def test_pipeline_with_kind_mismatch_is_refused(project: Path) -> None:
     cfg.write_text(cfg.read_text().replace('from = "salesforce.Opportunity"', 'from = "salesforce.Contact"'))
     with pytest.raises(ConfigError, match="maps a person"):
         open_app(cfg)
+
+
+def test_misspelt_key_inside_a_mapping_field_suggests_the_right_one(project: Path) -> None:
+    m = project / "mappings" / "hubspot" / "contacts.toml"
+    m.write_text(m.read_text().replace('canonical = "first_name"', 'canonicl = "first_name"'))
+    with pytest.raises(ConfigError) as exc:
+        load_mapping(m)
+    assert "did you mean `canonical`" in exc.value.hint
+    assert 'canonicl = "first_name"' in m.read_text().splitlines()[exc.value.line - 1]
+
+
+def test_misspelt_alert_channel_key_names_its_line(project: Path) -> None:
+    cfg = project / "config.toml"
+    cfg.write_text(cfg.read_text() + '\n[[alerts.channels]]\ntype = "slack"\nurl_evn = "X"\n')
+    with pytest.raises(ConfigError) as exc:
+        load_config(cfg)
+    assert exc.value.line == len(cfg.read_text().splitlines())
+    assert "did you mean `url_env`" in exc.value.hint
