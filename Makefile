@@ -26,3 +26,7 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .revhub build *.egg-info
+
+.PHONY: bench
+bench: $(STAMP)  ## the sync benchmark: write calls vs the batch optimum, read calls, records/s, peak memory (bench/README.md)
+	$(BIN)/python -m bench.sync_bench

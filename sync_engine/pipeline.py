@@ -10,11 +10,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from connectors.base import Connector, Record, WriteOp
+from connectors.base import Connector, Record
 from sync_engine import identify, plan, validate
 from sync_engine.canonical import KINDS
 from sync_engine.config import Config, Pipeline
-from sync_engine.errors import ConfigError, ConnectorError, FailureCode, RecordError
+from sync_engine.errors import ConfigError, ConnectorError, FailureCode, FatalError, RecordError
+from sync_engine.load import Loader, payload
 from sync_engine.mapping import Mapping_
 from sync_engine.redact import redact
 from sync_engine.store import Cursor, FailureRow, PageOutcome, Store
@@ -65,12 +66,6 @@ class RunReport:
 Progress = Callable[[str], None]
 
 
-class _Stop(Exception):
-    def __init__(self, code: FailureCode, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
 @dataclass(slots=True)
 class _Ctx:
     pipeline: Pipeline
@@ -84,6 +79,7 @@ class _Ctx:
     run_id: int
     report: RunReport
     ref_objects: dict[tuple[str, str], str]  # (system, kind) -> object
+    loader: Loader
 
 
 def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
@@ -105,21 +101,27 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
         return report
     run_id = store.start_run(name, dry_run)
     report.run_id = run_id
+    def commit(outcome: PageOutcome) -> None:
+        if not dry_run:
+            store.commit_page(name, run_id, outcome)
+
+    loader = Loader(target, p.target_system, p.target_object, p.source_system, p.source_object, report.records,
+                    commit, dry_run)
     ctx = _Ctx(p, source, target, src_map, tgt_map, rules, store, dry_run, run_id, report,
-               {(m.system, m.kind): m.object for m in mappings.values()})
+               {(m.system, m.kind): m.object for m in mappings.values()}, loader)
     try:
         _replay_pending(ctx)
         cursor = Cursor(None, frozenset()) if full else store.cursor(name)
         for pages, page in enumerate(source.read(p.source_object, cursor.stamp, src_map.source_fields()), 1):
             fresh = [r for r in page if not (r.modified_at == cursor.stamp and r.id in cursor.seen)]
-            outcome = _process(ctx, fresh)
+            outcome = _process(ctx, fresh, pages)
             cursor = _advance(cursor, page)
             outcome.cursor = cursor
-            if not dry_run:
-                store.commit_page(name, run_id, outcome)
+            ctx.loader.page_done(pages, outcome)
             if progress:
                 progress(_progress_line(name, pages, report))
-    except (_Stop, ConnectorError) as exc:
+        ctx.loader.finish()
+    except (FatalError, ConnectorError) as exc:
         code = exc.code
         report.outcome = RunOutcome.STOPPED
         report.message = redact(f"{code.value}: {exc.message} (runbook: {code.runbook})")
@@ -178,14 +180,8 @@ def _replay_pending(ctx: _Ctx) -> None:
     records = [Record(object=f["payload"]["object"], id=f["payload"]["id"], fields=f["payload"]["fields"],
                       modified_at=datetime.fromisoformat(f["payload"]["modified_at"]),
                       links={k: tuple(v) for k, v in f["payload"].get("links", {}).items()}) for f in rows]
-    outcome = _process(ctx, records)
-    if not ctx.dry_run:
-        ctx.store.commit_page(ctx.pipeline.name, ctx.run_id, outcome)
-
-
-def _payload(r: Record) -> dict[str, Any]:
-    return {"object": r.object, "id": r.id, "fields": dict(r.fields), "modified_at": r.modified_at.isoformat(),
-            "links": {k: list(v) for k, v in r.links.items()}}
+    ctx.loader.page_done(0, _process(ctx, records, 0))
+    ctx.loader.finish()
 
 
 def _ref_resolver(ctx: _Ctx, system: str, records: Iterable[Any], mapping: Mapping_, to_entity: bool
@@ -217,8 +213,8 @@ def _raw_ref(record: Record, field_name: str) -> str | None:
     return None if value in (None, "") else str(value)
 
 
-def _process(ctx: _Ctx, records: list[Record]) -> PageOutcome:
-    """Map, validate, identify, plan and load one page; return what the store must record."""
+def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
+    """Map, validate, identify and plan one page; its writes go to the loader, the rest is returned."""
     out = PageOutcome()
     report, kind, p = ctx.report, ctx.src_map.kind, ctx.pipeline
     report.records["read"] += len(records)
@@ -230,7 +226,7 @@ def _process(ctx: _Ctx, records: list[Record]) -> PageOutcome:
         report.records["quarantined"] += 1
         report.note(Planned(r.id, "quarantine", None, reasons=tuple(clean)))
         out.failures.append(FailureRow(step, p.source_system, p.source_object, r.id, code.value, clean[0], clean,
-                                       _payload(r) if code.retryable else None))
+                                       payload(r) if code.retryable else None))
 
     # map -> validate
     ready: list[tuple[Record, dict[str, Any], str | None]] = []
@@ -267,19 +263,18 @@ def _process(ctx: _Ctx, records: list[Record]) -> PageOutcome:
 
     # plan
     resolve_out = _ref_resolver(ctx, p.target_system, [c for _r, c, _k in ready], ctx.tgt_map, to_entity=False)
-    ops: dict[int, tuple[WriteOp, Record, dict[str, Any], dict[str, Any], tuple[plan.Change, ...]]] = {}
     for r, canonical, _key in ready:
         entity = entity_of[r.id]
-        if entity in tgt_links:
+        pending = ctx.loader.pending(entity)
+        if pending is not None:  # already being written in this run: build on that write
+            target_id, shadow = pending.target_id, {**pending.shadow, **{
+                c.field: c.new for c in pending.changes.values()}}
+        elif entity in tgt_links:
             target_id, shadow = tgt_links[entity].external_id, tgt_links[entity].shadow
         elif entity in matched:
             target_id, shadow = matched[entity]
         else:
             target_id, shadow = None, None
-        if entity in ops:  # a duplicate inside the source: the newest record wins
-            report.records["unchanged"] += 1
-            prev = ops[entity]
-            target_id, shadow = prev[0].id, prev[3]
         if target_id is None:
             verdict = validate.validate(ctx.rules, kind, p.target_system, canonical, creating=True)
             if verdict.quarantine:
@@ -300,32 +295,6 @@ def _process(ctx: _Ctx, records: list[Record]) -> PageOutcome:
         except RecordError as exc:
             quarantine(r, "plan", exc.code, exc.reasons)
             continue
-        ops[entity] = (WriteOp(ref=r.id, id=target_id, fields=fields, links=links), r, canonical,
-                       dict(shadow or {}), changes)
-
-    # load -> record
-    for op, r, _canonical, _shadow, changes in ops.values():
-        report.note(Planned(r.id, "update" if op.id else "create", op.id, changes))
-    if ctx.dry_run:
-        for op, *_rest in ops.values():
-            report.records["updated" if op.id else "created"] += 1
-        return out
-    write_list = list(ops.items())
-    results = ctx.target.write(p.target_object, [op for _e, (op, *_x) in write_list]) if write_list else []
-    for (entity, (op, r, canonical, shadow, changes)), result in zip(write_list, results, strict=True):
-        if result.error is None and result.id:
-            report.records["created" if op.id is None else "updated"] += 1
-            out.links.append((p.source_system, p.source_object, r.id, entity, canonical))
-            out.links.append((p.target_system, p.target_object, result.id, entity,
-                              {**shadow, **{c.field: c.new for c in changes}}))
-            out.resolved.append(r.id)
-        else:
-            err = result.error
-            code = err.code if err else FailureCode.UNKNOWN
-            message = redact(f"{p.target_system} refused {p.target_object}: {err.message if err else 'no id'}")
-            report.records["failed"] += 1
-            out.failures.append(FailureRow("load", p.target_system, p.target_object, r.id, code.value, message,
-                                           [message], _payload(r)))
-            if code.fatal:
-                raise _Stop(code, message)
+        report.note(Planned(r.id, "update" if target_id else "create", target_id, changes))
+        ctx.loader.plan_write(page, entity, target_id, dict(shadow or {}), fields, links, changes, r, canonical)
     return out

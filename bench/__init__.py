@@ -1,0 +1,1 @@
+"""Benchmarks whose figures the README quotes; each prints the command that reproduces it."""
