@@ -80,6 +80,20 @@ class App:
             reports.append(report)
         return reports
 
+    def retry_failures(self, rows: list[dict], progress: Progress | None = None) -> list[RunReport]:
+        """Replay exactly these failure rows, pipeline by pipeline, in config order."""
+        by_pipeline: dict[str, list[int]] = {}
+        for row in rows:
+            by_pipeline.setdefault(row["pipeline"], []).append(int(row["id"]))
+        self.store.set_failure_status([int(r["id"]) for r in rows], "open")
+        reports = []
+        for name in [n for n in self.config.pipelines if n in by_pipeline]:
+            report = run_pipeline(self.config, self.store, self.connectors, self.mappings, self.rules, name,
+                                  progress=progress, replay=by_pipeline[name])
+            self.alerter.after_run(report)
+            reports.append(report)
+        return reports
+
     def close(self) -> None:
         for c in (self._connectors or {}).values():
             c.close()

@@ -40,13 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="config file (see config.example.toml)")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default=argparse.SUPPRESS, help="config file (see config.example.toml)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add = sub.add_parser
+    def with_config(subparsers: Any) -> Any:
+        """Every subcommand, at every level, also takes --config after its name."""
+        plain = subparsers.add_parser
 
-    def add_parser(name: str, **kw: Any) -> argparse.ArgumentParser:
-        return _add(name, parents=[common], **kw)
+        def add_parser(name: str, **kw: Any) -> argparse.ArgumentParser:
+            return plain(name, parents=[common], **kw)
 
-    sub.add_parser = add_parser  # type: ignore[method-assign]
+        subparsers.add_parser = add_parser
+        return subparsers
+
+    sub = with_config(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
 
     p = sub.add_parser("check", help="check config, mapping and rule files; errors name file:line")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -63,16 +67,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("failures", help="inspect the failure log")
-    fsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    fl = fsub.add_parser("list", help="open failures, newest last")
-    fl.add_argument("--pipeline")
-    fl.add_argument("--code", help="a failure code, e.g. RECORD_INVALID")
-    fl.add_argument("--json", action="store_true")
+    fsub = with_config(p.add_subparsers(dest="action", required=True, metavar="ACTION"))
+    def selection(sp: argparse.ArgumentParser, ids: bool) -> None:
+        if ids:
+            sp.add_argument("ids", nargs="*", type=int, metavar="ID", help="failure ids (from `failures list`)")
+        sp.add_argument("--pipeline")
+        sp.add_argument("--code", help="a failure code, e.g. RECORD_INVALID (runbooks/README.md lists them)")
+        sp.add_argument("--system", help="the system where it failed, e.g. salesforce")
+        sp.add_argument("--since", help="changed at or after this time, e.g. 2026-11-23 or 2026-11-23T08:00")
+        sp.add_argument("--json", action="store_true")
+
+    fl = fsub.add_parser("list", help="failures, oldest first (open ones unless --status)")
+    selection(fl, ids=False)
+    fl.add_argument("--status", default="open", choices=["open", "dead", "resolved", "ignored", "all"])
+    fs = fsub.add_parser("show", help="one failure in full: reasons, attempts, runbook, the record's key")
+    fs.add_argument("id", type=int)
+    fs.add_argument("--json", action="store_true")
+    fr = fsub.add_parser("retry", help="replay exactly the selected failures now (open and dead ones)",
+                         description="Replays the selected failures through their pipelines: after fixing "
+                                     "a mapping or a token, e.g. `revhub failures retry --code "
+                                     "PICKLIST_MISMATCH --pipeline deals-salesforce-to-hubspot`.")
+    selection(fr, ids=True)
+    for action, text in (("resolve", "mark failures resolved (fixed by hand)"),
+                         ("ignore", "mark failures ignored (never to be synced)")):
+        fx = fsub.add_parser(action, help=text)
+        selection(fx, ids=True)
 
     sub.add_parser("daemon", help="run every pipeline on its schedule until stopped (SIGTERM)")
 
     p = sub.add_parser("emulator", help="local emulators of the vendors' APIs")
-    esub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    esub = with_config(p.add_subparsers(dest="action", required=True, metavar="ACTION"))
     es = esub.add_parser("start", help="serve one emulator until SIGTERM; prints `listening on <url>` first")
     es.add_argument("--system", required=True, help="hubspot or salesforce")
     es.add_argument("--port", type=int, help="default: the system's fixed port from config.example.toml")

@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from sync_engine.app import open_app
@@ -95,23 +96,89 @@ def status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_FAILURE_KEYS = ("id", "pipeline", "step", "system", "object", "record_id", "code", "message", "reasons", "status",
+                 "attempts", "created_at", "updated_at")
+
+
+def _failure_json(f: dict[str, Any]) -> dict[str, Any]:
+    from connectors.errors import FailureCode
+
+    return {k: f[k] for k in _FAILURE_KEYS} | {"runbook": FailureCode(f["code"]).runbook}
+
+
+def _selected(app: Any, args: argparse.Namespace, statuses: Sequence[str] | None) -> list[dict[str, Any]]:
+    from datetime import UTC, datetime
+
+    since = None
+    if getattr(args, "since", None):
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            from sync_engine.errors import ConfigError
+            raise ConfigError(f"--since {args.since!r} is not a date or time",
+                              hint="write it like 2026-11-23 or 2026-11-23T08:00") from None
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    ids = getattr(args, "ids", None) or None
+    return list(app.store.failures(pipeline=args.pipeline, code=args.code, system=args.system, since=since,
+                                   ids=ids, status=statuses))
+
+
 def failures(args: argparse.Namespace) -> int:
     from connectors.errors import FailureCode
 
     app = open_app(args.config)
-    rows = app.store.failures(pipeline=args.pipeline, code=args.code)
-    if args.json:
-        keep = ("id", "pipeline", "step", "system", "object", "record_id", "code", "message", "reasons",
-                "status", "attempts", "created_at", "updated_at")
-        print(json.dumps({"failures": [{k: f[k] for k in keep} | {"runbook": FailureCode(f["code"]).runbook}
-                                       for f in rows]}, default=str))
+    if args.action == "show":
+        rows = app.store.failures(ids=[args.id], status=None)
+        if not rows:
+            _err(f"no failure #{args.id}: see `revhub failures list --status all`")
+            return EXIT_USAGE
+        f = rows[0]
+        if args.json:
+            print(json.dumps(_failure_json(f), default=str))
+            return EXIT_OK
+        print(f"failure #{f['id']} ({f['status']}), pipeline {f['pipeline']}, step {f['step']}")
+        print(f"  record: {f['system']}.{f['object']} {f['record_id']}  attempts: {f['attempts']}")
+        print(f"  code: {f['code']}  since {f['created_at']}, last {f['updated_at']}")
+        for reason in f["reasons"] or [f["message"]]:
+            print(f"  reason: {reason}")
+        print(f"  runbook: {FailureCode(f['code']).runbook}")
+        print(f"  replay: revhub failures retry {f['id']}")
         return EXIT_OK
-    for f in rows:
-        print(f"#{f['id']} {f['pipeline']} {f['system']}.{f['object']} {f['record_id']} {f['code']} "
-              f"(attempt {f['attempts']}): {f['message']}")
-        print(f"    runbook: {FailureCode(f['code']).runbook}")
-    print(f"{len(rows)} open failure(s)")
-    return EXIT_OK
+    if args.action == "list":
+        statuses = None if args.status == "all" else [args.status]
+        rows = _selected(app, args, statuses)
+        if args.json:
+            print(json.dumps({"failures": [_failure_json(f) for f in rows]}, default=str))
+            return EXIT_OK
+        for f in rows:
+            print(f"#{f['id']} {f['pipeline']} {f['system']}.{f['object']} {f['record_id']} {f['code']} "
+                  f"(attempt {f['attempts']}, {f['status']}): {f['message']}")
+            print(f"    runbook: {FailureCode(f['code']).runbook}")
+        print(f"{len(rows)} {args.status if args.status != 'all' else ''} failure(s)".replace("  ", " "))
+        return EXIT_OK
+    if not (args.ids or args.pipeline or args.code or args.system or args.since):
+        _err(f"say which failures to {args.action}: ids, or --pipeline/--code/--system/--since")
+        return EXIT_USAGE
+    rows = _selected(app, args, ["open", "dead"])
+    if args.action in ("resolve", "ignore"):
+        moved = app.store.set_failure_status([f["id"] for f in rows], "resolved" if args.action == "resolve"
+                                             else "ignored")
+        if args.json:
+            print(json.dumps({args.action + "d": [f["id"] for f in rows]}))
+        else:
+            print(f"{moved} failure(s) marked {'resolved' if args.action == 'resolve' else 'ignored'}")
+        return EXIT_OK
+    try:
+        reports = app.retry_failures(rows, progress=_err)
+    finally:
+        app.close()
+    left = app.store.failures(ids=[f["id"] for f in rows], status=["open", "dead"])
+    if args.json:
+        print(json.dumps({"runs": [r.as_json() for r in reports], "retried": len(rows), "still_failing": len(left)}))
+    else:
+        print_table(reports)
+        print(f"retried {len(rows)} failure(s); {len(rows) - len(left)} now synced, {len(left)} still failing")
+    return exit_code(reports) if reports else EXIT_OK
 
 
 def daemon(args: argparse.Namespace) -> int:

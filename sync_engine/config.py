@@ -54,8 +54,13 @@ class PipelineConfig(_Strict):
         return v
 
 
+class FailuresConfig(_Strict):
+    max_attempts: int = Field(5, ge=1, description="automatic retries before a failure is dead")
+
+
 class FileConfig(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
+    failures: FailuresConfig = Field(default_factory=FailuresConfig)
     mappings: str = "mappings"
     rules: str | None = None
     systems: dict[str, SystemConfig]
@@ -83,6 +88,7 @@ class Config:
     systems: dict[str, SystemConfig]
     pipelines: dict[str, Pipeline]
     alerts: AlertsConfig
+    max_attempts: int = 5
 
     def settings(self, system: str) -> ConnectorSettings:
         """Connector settings with the token resolved from the environment or a secret file."""
@@ -149,7 +155,7 @@ def load_config(path: str | Path) -> Config:
     return Config(
         path=Path(path).resolve(), store_url=store_url, mappings_dir=base / model.mappings,
         rules_file=(base / model.rules) if model.rules else None, systems=dict(model.systems),
-        pipelines=pipelines, alerts=model.alerts,
+        pipelines=pipelines, alerts=model.alerts, max_attempts=model.failures.max_attempts,
     )
 
 

@@ -125,6 +125,7 @@ class Mapping_:
         fields: dict[str, Any] = {}
         links: dict[str, tuple[str, ...]] = {}
         reasons: list[str] = []
+        code = FailureCode.MAPPING_ERROR
         for f in self.fields:
             concat = f.write[0][1] if f.write and isinstance(f.write[0][1], transforms.Concat) else None
             if not f.writes or (f.canonical not in canonical and not (
@@ -139,6 +140,7 @@ class Mapping_:
                 for _name, fn in f.write:
                     value = fn(value)
             except RecordError as exc:
+                code = exc.code
                 reasons += [f"{f.field} (mapping line {f.line}): {r}" for r in exc.reasons]
                 continue
             if f.field.startswith(LINK_PREFIX):
@@ -147,7 +149,7 @@ class Mapping_:
             else:
                 fields[f.field] = value
         if reasons:
-            raise RecordError(FailureCode.MAPPING_ERROR, reasons)
+            raise RecordError(code, reasons)
         return fields, links
 
 

@@ -4,7 +4,7 @@ plan -> load -> record. Business rules live in the step modules; this file only 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -84,8 +84,12 @@ class _Ctx:
 
 def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
                  mappings: dict[tuple[str, str], Mapping_], rules: list[validate.Rule], name: str, *,
-                 dry_run: bool = False, full: bool = False, progress: Progress | None = None) -> RunReport:
-    """Run one pipeline once. Never raises for sync problems: they are in the report."""
+                 dry_run: bool = False, full: bool = False, progress: Progress | None = None,
+                 replay: Sequence[int] | None = None) -> RunReport:
+    """Run one pipeline once. Never raises for sync problems: they are in the report.
+
+    `replay`: replay exactly these failure ids and read nothing new (`revhub failures retry`).
+    """
     p = config.pipelines[name]
     report = RunReport(name, keep_plan=dry_run)
     src_map, tgt_map = _mapping(mappings, p.source_system, p.source_object), \
@@ -110,9 +114,11 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
     ctx = _Ctx(p, source, target, src_map, tgt_map, rules, store, dry_run, run_id, report,
                {(m.system, m.kind): m.object for m in mappings.values()}, loader)
     try:
-        _replay_pending(ctx)
+        _replay_pending(ctx, replay, config.max_attempts)
         cursor = Cursor(None, frozenset()) if full else store.cursor(name)
-        for pages, page in enumerate(source.read(p.source_object, cursor.stamp, src_map.source_fields()), 1):
+        pages_read = [] if replay is not None else source.read(p.source_object, cursor.stamp,
+                                                                 src_map.source_fields())
+        for pages, page in enumerate(pages_read, 1):
             fresh = [r for r in page if not (r.modified_at == cursor.stamp and r.id in cursor.seen)]
             outcome = _process(ctx, fresh, pages)
             cursor = _advance(cursor, page)
@@ -121,6 +127,11 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
             if progress:
                 progress(_progress_line(name, pages, report))
         ctx.loader.finish()
+        if not dry_run:
+            dead = store.bury(name, [c.value for c in FailureCode if c.retryable], config.max_attempts)
+            if dead:
+                report.message = (f"{len(dead)} failure(s) reached {config.max_attempts} attempts and are now "
+                                  f"dead: revhub failures list --pipeline {name} --status dead")
     except (FatalError, ConnectorError) as exc:
         code = exc.code
         report.outcome = RunOutcome.STOPPED
@@ -171,10 +182,16 @@ def _advance(cursor: Cursor, page: list[Record]) -> Cursor:
     return Cursor(top, frozenset(seen))
 
 
-def _replay_pending(ctx: _Ctx) -> None:
-    """Finish pending work before new work: retry what the failure log says is retryable."""
-    rows = [f for f in ctx.store.failures(pipeline=ctx.pipeline.name)
-            if FailureCode(f["code"]).retryable and f["payload"]]
+def _replay_pending(ctx: _Ctx, ids: Sequence[int] | None, max_attempts: int) -> None:
+    """Finish pending work before new work: retry what the failure log says is retryable.
+
+    With `ids`, replay exactly those failures whatever their code (`revhub failures retry`).
+    """
+    if ids is not None:
+        rows = [f for f in ctx.store.failures(pipeline=ctx.pipeline.name, ids=ids, status=None) if f["payload"]]
+    else:
+        rows = [f for f in ctx.store.failures(pipeline=ctx.pipeline.name)
+                if FailureCode(f["code"]).retryable and f["payload"] and f["attempts"] < max_attempts]
     if not rows:
         return
     records = [Record(object=f["payload"]["object"], id=f["payload"]["id"], fields=f["payload"]["fields"],
@@ -226,7 +243,7 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
         report.records["quarantined"] += 1
         report.note(Planned(r.id, "quarantine", None, reasons=tuple(clean)))
         out.failures.append(FailureRow(step, p.source_system, p.source_object, r.id, code.value, clean[0], clean,
-                                       payload(r) if code.retryable else None))
+                                       payload(r)))
 
     # map -> validate
     ready: list[tuple[Record, dict[str, Any], str | None]] = []

@@ -299,15 +299,45 @@ class Store:
             return int(c.execute(q).scalar_one())
 
     # --- failures -----------------------------------------------------------------------------
-    def failures(self, *, pipeline: str | None = None, code: str | None = None,
-                 status: Sequence[str] = ("open",)) -> list[dict[str, Any]]:
-        q = select(failures).where(failures.c.status.in_(list(status))).order_by(failures.c.id)
+    def failures(self, *, pipeline: str | None = None, code: str | None = None, system: str | None = None,
+                 since: datetime | None = None, ids: Sequence[int] | None = None,
+                 status: Sequence[str] | None = ("open",)) -> list[dict[str, Any]]:
+        """Failure rows, oldest first. `status=None` means every status."""
+        q = select(failures).order_by(failures.c.id)
+        if status is not None:
+            q = q.where(failures.c.status.in_(list(status)))
         if pipeline:
             q = q.where(failures.c.pipeline == pipeline)
         if code:
             q = q.where(failures.c.code == code)
+        if system:
+            q = q.where(failures.c.system == system)
+        if since:
+            q = q.where(failures.c.updated_at >= since)
+        if ids is not None:
+            q = q.where(failures.c.id.in_(list(ids)))
         with self.begin() as c:
             return [dict(r._mapping) for r in c.execute(q)]
+
+    def set_failure_status(self, ids: Sequence[int], status: str) -> int:
+        """Move failures to `status` (open, resolved, ignored, dead); returns how many moved."""
+        if not ids:
+            return 0
+        with self.begin() as c:
+            res = c.execute(update(failures).where(failures.c.id.in_(list(ids))).values(status=status,
+                                                                                       updated_at=now()))
+            return int(res.rowcount)
+
+    def bury(self, pipeline: str, codes: Sequence[str], max_attempts: int) -> list[dict[str, Any]]:
+        """Open failures of `codes` that reached `max_attempts` become `dead`: no more automatic retries."""
+        with self.begin() as c:
+            rows = [dict(r._mapping) for r in c.execute(select(failures).where(
+                failures.c.pipeline == pipeline, failures.c.status == "open", failures.c.code.in_(list(codes)),
+                failures.c.attempts >= max_attempts))]
+            if rows:
+                c.execute(update(failures).where(failures.c.id.in_([r["id"] for r in rows])).values(
+                    status="dead", updated_at=now()))
+        return rows
 
     # --- one page, atomically -----------------------------------------------------------------
     def commit_page(self, pipeline: str, run_id: int, outcome: PageOutcome) -> None:

@@ -23,7 +23,9 @@ ALLOWED: dict[tuple[str, ...], dict[str, bool]] = {
     ("check",): {"--config": True},
     ("sync",): {"--dry-run": False, "--json": False, "--full": False, "--config": True},
     ("status",): {"--json": False},
-    ("failures", "list"): {"--pipeline": True, "--code": True, "--json": False},
+    ("failures", "list"): {"--pipeline": True, "--code": True, "--json": False, "--status": True},
+    ("failures", "show"): {"--json": False},
+    ("failures", "retry"): {"--pipeline": True, "--code": True, "--system": True, "--json": False},
     ("emulator", "start"): {"--system": True, "--port": True, "--seed": True},
 }
 VALUES = {"--code": set(CODES), "--system": {"hubspot", "salesforce"}}
@@ -67,7 +69,7 @@ def command_problem(command: str) -> str | None:
     while rest:
         word = rest.pop(0)
         if not word.startswith("-"):
-            if path != ("sync",):
+            if path not in (("sync",), ("failures", "show"), ("failures", "retry")):
                 return f"unexpected argument {word!r}"
             continue
         name, eq, value = word.partition("=")
@@ -139,7 +141,7 @@ def test_commands_are_alone_on_their_line_and_allowed(name: str) -> None:
 
 
 @pytest.mark.parametrize("command", [
-    "revhub failures retry 3", "revhub sync --fulll", "revhub daemon", "revhub emulator start",
+    "revhub failures ignore 3", "revhub sync --fulll", "revhub daemon", "revhub emulator start",
     "revhub failures list --code NOT_A_CODE", "revhub status PIPELINE", "revhub check --config",
     "revhub emulator start --system zendesk", "revhub sync --json=yes", "git status",
 ])
