@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
     p.add_argument("--full", action="store_true", help="ignore the saved cursor and read everything again")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout (see README, Contracts)")
+    p.add_argument("--output", choices=["text", "json", "csv"], default="text",
+                   help="with --dry-run: every planned record and field change as text, JSON or CSV")
 
     p = sub.add_parser("status", help="the last run of every pipeline and open failures")
     p.add_argument("--json", action="store_true")

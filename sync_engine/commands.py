@@ -70,13 +70,36 @@ def sync(args: argparse.Namespace) -> int:
         reports = app.sync(args.pipelines or None, dry_run=args.dry_run, full=args.full, progress=_err)
     finally:
         app.close()
-    if args.json:
-        print(json.dumps({"runs": [r.as_json() for r in reports]}))
+    if args.dry_run and args.output == "csv":
+        _plan_csv(reports)
+    elif args.json or args.output == "json":
+        runs = [r.as_json() | ({"plan": r.plan_json()} if args.dry_run and args.output == "json" else {})
+                for r in reports]
+        print(json.dumps({"runs": runs}, default=str))
     else:
         if args.dry_run:
             _print_plan(reports)
         print_table(reports)
+        for r in reports:
+            if r.would_write:
+                print(f"{r.pipeline}: would make " + ", ".join(f"{n} write call(s) to {s}"
+                                                            for s, n in r.would_write.items()))
     return exit_code(reports)
+
+
+def _plan_csv(reports: list[RunReport]) -> None:
+    """One row per planned field change (or per record when there is none): for review in a sheet."""
+    import csv
+
+    out = csv.writer(sys.stdout)
+    out.writerow(["pipeline", "source_id", "action", "target_id", "field", "old", "new", "reason"])
+    for r in reports:
+        for p in r.planned:
+            if p.action == "unchanged":
+                continue
+            rows = [[c.field, c.old, c.new, ""] for c in p.changes] or [["", "", "", "; ".join(p.reasons)]]
+            for row in rows:
+                out.writerow([r.pipeline, p.source_id, p.action, p.target_id or "", *row])
 
 
 def status(args: argparse.Namespace) -> int:

@@ -58,6 +58,7 @@ class Loader:
     dry_run: bool = False
     buffer: dict[int, PendingWrite] = field(default_factory=dict)
     pages: dict[int, PageOutcome] = field(default_factory=dict)
+    predicted_calls: int = 0  # dry runs: the write calls the run would have made
 
     @property
     def batch(self) -> int:
@@ -106,6 +107,7 @@ class Loader:
         for w in writes:
             del self.buffer[w.entity]
         if self.dry_run:
+            self.predicted_calls += 1
             for w in writes:
                 self.counts["updated" if w.target_id else "created"] += 1
             return

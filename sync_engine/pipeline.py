@@ -52,15 +52,25 @@ class RunReport:
     planned: list[Planned] = field(default_factory=list)  # filled only when `keep_plan` (dry runs)
     run_id: int | None = None
     keep_plan: bool = False
+    would_write: dict[str, int] = field(default_factory=dict)  # dry runs: predicted write calls per system
 
     def note(self, planned: Planned) -> None:
         if self.keep_plan:
             self.planned.append(planned)
 
     def as_json(self) -> dict[str, Any]:
-        return {"pipeline": self.pipeline, "outcome": self.outcome.value,
-                "records": {k: int(self.records.get(k, 0)) for k in COUNTS}, "calls": self.calls,
-                "message": self.message}
+        doc = {"pipeline": self.pipeline, "outcome": self.outcome.value,
+               "records": {k: int(self.records.get(k, 0)) for k in COUNTS}, "calls": self.calls,
+               "message": self.message}
+        if self.outcome is RunOutcome.DRY_RUN:
+            doc["would_write_calls"] = self.would_write
+        return doc
+
+    def plan_json(self) -> list[dict[str, Any]]:
+        """Per record: what a dry run would do, field by field (old -> new), or why not."""
+        return [{"source_id": p.source_id, "action": p.action, "target_id": p.target_id,
+                 "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in p.changes],
+                 "reasons": list(p.reasons)} for p in self.planned]
 
 
 Progress = Callable[[str], None]
@@ -141,6 +151,8 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
                         for s, c in connectors.items() if s in (p.source_system, p.target_system)}
         if report.outcome is not RunOutcome.STOPPED:
             report.outcome = _outcome(report, dry_run)
+        if dry_run:
+            report.would_write = {p.target_system: ctx.loader.predicted_calls}
         store.finish_run(run_id, report.outcome.value, dict(report.records), report.calls, report.message)
         if holder:
             store.release(f"pipeline:{name}", holder)

@@ -191,3 +191,27 @@ def test_status_shows_each_pipeline_and_open_failures(world: World, capsys: pyte
         "companies-hubspot-to-salesforce", "companies-salesforce-to-hubspot", "contacts-hubspot-to-salesforce",
         "contacts-salesforce-to-hubspot", "deals-salesforce-to-hubspot"}
     assert doc["open_failures"] >= len(world.data.truth["invalid_emails"])
+
+
+def test_dry_run_json_and_csv_list_each_change_and_predict_the_write_calls(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    import csv
+    import io
+
+    pipeline = "contacts-hubspot-to-salesforce"
+    assert main(["--config", str(world.config), "sync", pipeline, "--dry-run", "--output", "json"]) == 0
+    [run] = json.loads(capsys.readouterr().out)["runs"]
+    creates = [p for p in run["plan"] if p["action"] == "create"]
+    assert len(creates) == run["records"]["created"] > 0
+    assert any(c["field"] == "email" and c["old"] is None and "@" in c["new"] for c in creates[0]["changes"])
+    quarantined = [p for p in run["plan"] if p["action"] == "quarantine"]
+    assert quarantined and all(p["reasons"] for p in quarantined)
+    expected = math.ceil(run["records"]["created"] / 200) + math.ceil(run["records"]["updated"] / 200)
+    assert run["would_write_calls"] == {"salesforce": expected}
+    assert main(["--config", str(world.config), "sync", pipeline, "--dry-run", "--output", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert {r["action"] for r in rows} >= {"create", "quarantine"}
+    assert any(r["field"] == "last_name" and r["new"] for r in rows)
+    [app_run] = world.app().sync([pipeline])  # and the real run does what the preview said
+    assert app_run.records["created"] == run["records"]["created"]
+    assert app_run.calls["salesforce"]["write"] == expected
