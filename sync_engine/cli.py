@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         fx = fsub.add_parser(action, help=text)
         selection(fx, ids=True)
 
+    p = sub.add_parser("purge", help="erase a person from revhub's own store (not from the CRMs)",
+                       description="Deletes the person's identity, crosswalk links (with the values revhub "
+                                   "kept of them) and failure rows from revhub's state store. The CRMs are "
+                                   "untouched: erase there with each system's own GDPR delete.")
+    p.add_argument("--email", required=True, help="the person's email address (any case or spacing)")
+    p.add_argument("--json", action="store_true")
+
     sub.add_parser("daemon", help="run every pipeline on its schedule until stopped (SIGTERM)")
 
     p = sub.add_parser("emulator", help="local emulators of the vendors' APIs")
@@ -130,7 +137,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     handler = {"check": commands.check, "sync": commands.sync, "status": commands.status,
                "failures": commands.failures, "daemon": commands.daemon, "emulator": commands.emulator,
-               "demo": commands.demo}[args.command]
+               "demo": commands.demo, "purge": commands.purge}[args.command]
     return int(handler(args))
 
 

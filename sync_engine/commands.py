@@ -204,6 +204,24 @@ def failures(args: argparse.Namespace) -> int:
     return exit_code(reports) if reports else EXIT_OK
 
 
+def purge(args: argparse.Namespace) -> int:
+    from sync_engine.identity import normalize_email
+    from sync_engine.redact import redact
+
+    email = normalize_email(args.email)
+    if not email:
+        _err("give the email address to erase: revhub purge --email jane@acme.com")
+        return EXIT_USAGE
+    app = open_app(args.config)
+    counts = app.store.purge_person(email)
+    if args.json:
+        print(json.dumps({"erased": counts}))
+    else:
+        print(f"erased {redact(email)} from revhub's store: {counts['entities']} identity, {counts['links']} "
+              f"crosswalk link(s), {counts['failures']} failure row(s); the CRMs are untouched")
+    return EXIT_OK
+
+
 def daemon(args: argparse.Namespace) -> int:
     from sync_engine.daemon import run_daemon
 

@@ -56,6 +56,7 @@ class PipelineConfig(_Strict):
 
 class FailuresConfig(_Strict):
     max_attempts: int = Field(5, ge=1, description="automatic retries before a failure is dead")
+    keep_records_days: int = Field(30, ge=1, description="days a closed failure keeps its record")
 
 
 class FileConfig(_Strict):
@@ -89,6 +90,7 @@ class Config:
     pipelines: dict[str, Pipeline]
     alerts: AlertsConfig
     max_attempts: int = 5
+    keep_records_days: int = 30
 
     def settings(self, system: str) -> ConnectorSettings:
         """Connector settings with the token resolved from the environment or a secret file."""
@@ -156,6 +158,7 @@ def load_config(path: str | Path) -> Config:
         path=Path(path).resolve(), store_url=store_url, mappings_dir=base / model.mappings,
         rules_file=(base / model.rules) if model.rules else None, systems=dict(model.systems),
         pipelines=pipelines, alerts=model.alerts, max_attempts=model.failures.max_attempts,
+        keep_records_days=model.failures.keep_records_days,
     )
 
 

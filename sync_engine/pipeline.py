@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -138,6 +138,7 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
                 progress(_progress_line(name, pages, report))
         ctx.loader.finish()
         if not dry_run:
+            store.expire_payloads(timedelta(days=config.keep_records_days))
             dead = store.bury(name, [c.value for c in FailureCode if c.retryable], config.max_attempts)
             if dead:
                 report.message = (f"{len(dead)} failure(s) reached {config.max_attempts} attempts and are now "

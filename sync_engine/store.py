@@ -339,6 +339,33 @@ class Store:
                     status="dead", updated_at=now()))
         return rows
 
+    def expire_payloads(self, older_than: timedelta) -> int:
+        """Drop the kept record of failures closed longer ago than `older_than` (data retention)."""
+        with self.begin() as c:
+            res = c.execute(update(failures).where(
+                failures.c.status.in_(["resolved", "ignored", "dead"]), failures.c.payload.is_not(None),
+                failures.c.updated_at < now() - older_than).values(payload=None))
+            return int(res.rowcount)
+
+    def purge_person(self, email: str) -> dict[str, int]:
+        """Erase a person from revhub's own store: identity, crosswalk with its shadows, failures.
+
+        `email` must already be normalized. The CRMs themselves are untouched: erasing there is each
+        system's own GDPR delete.
+        """
+        counts = {"entities": 0, "links": 0, "failures": 0}
+        with self.begin() as c:
+            ids = [r.id for r in c.execute(select(entities.c.id).where(entities.c.kind == "person",
+                                                                       entities.c.key == email))]
+            if ids:
+                counts["links"] = int(c.execute(delete(crosswalk).where(crosswalk.c.entity_id.in_(ids))).rowcount)
+                counts["entities"] = int(c.execute(delete(entities).where(entities.c.id.in_(ids))).rowcount)
+            doomed = [r.id for r in c.execute(select(failures.c.id, failures.c.payload))
+                      if r.payload and email in json.dumps(r.payload).lower()]
+            if doomed:
+                counts["failures"] = int(c.execute(delete(failures).where(failures.c.id.in_(doomed))).rowcount)
+        return counts
+
     # --- one page, atomically -----------------------------------------------------------------
     def commit_page(self, pipeline: str, run_id: int, outcome: PageOutcome) -> None:
         t = now()
