@@ -175,5 +175,10 @@ class Connector(ABC):
     def describe(self, object: str) -> ObjectSchema:
         """The object's fields: types, picklists, required, createable, updateable."""
 
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """(used, max) of the system's daily API allocation as the vendor last reported it, or None."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

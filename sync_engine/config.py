@@ -33,6 +33,8 @@ class SystemConfig(_Strict):
     token_env: str | None = None
     token_file: str | None = None
     timeout: float = Field(30.0, gt=0)
+    daily_budget: int | None = Field(None, gt=0, description="revhub's cap on API calls per UTC day")
+    quota_reserve: int = Field(0, ge=0, description="stop when the vendor reports this many calls left today")
     options: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from connectors.base import Connector, Record
 from sync_engine import identify, plan, validate
+from sync_engine.budget import Budget, Limit
 from sync_engine.canonical import KINDS
 from sync_engine.config import Config, Pipeline
 from sync_engine.errors import ConfigError, ConnectorError, FailureCode, FatalError, RecordError
@@ -123,7 +124,11 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
                     commit, dry_run)
     ctx = _Ctx(p, source, target, src_map, tgt_map, rules, store, dry_run, run_id, report,
                {(m.system, m.kind): m.object for m in mappings.values()}, loader)
+    budget = Budget.begin(store, {s: Limit(sc.daily_budget, sc.quota_reserve) for s, sc in config.systems.items()
+                                  if s in (p.source_system, p.target_system)},
+                          {s: c for s, c in connectors.items() if s in (p.source_system, p.target_system)})
     try:
+        budget.check()
         _replay_pending(ctx, replay, config.max_attempts)
         cursor = Cursor(None, frozenset()) if full else store.cursor(name)
         pages_read = [] if replay is not None else source.read(p.source_object, cursor.stamp,
@@ -136,6 +141,7 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
             ctx.loader.page_done(pages, outcome)
             if progress:
                 progress(_progress_line(name, pages, report))
+            budget.check()
         ctx.loader.finish()
         if not dry_run:
             store.expire_payloads(timedelta(days=config.keep_records_days))
@@ -148,6 +154,8 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
         report.outcome = RunOutcome.STOPPED
         report.message = redact(f"{code.value}: {exc.message} (runbook: {code.runbook})")
     finally:
+        if not dry_run:
+            budget.record()
         report.calls = {s: {"read": c.calls.read - before[s][0], "write": c.calls.write - before[s][1]}
                         for s, c in connectors.items() if s in (p.source_system, p.target_system)}
         if report.outcome is not RunOutcome.STOPPED:

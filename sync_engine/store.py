@@ -105,6 +105,13 @@ failures = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+api_calls = Table(  # calls per system per UTC day, all pipelines together (the daily budget)
+    "api_calls", metadata,
+    Column("system", String(60), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("calls", Integer, nullable=False, default=0),
+)
+
 locks = Table(
     "locks", metadata,
     Column("name", String(200), primary_key=True),
@@ -338,6 +345,24 @@ class Store:
                 c.execute(update(failures).where(failures.c.id.in_([r["id"] for r in rows])).values(
                     status="dead", updated_at=now()))
         return rows
+
+    def calls_on(self, system: str, day: Any) -> int:
+        with self.begin() as c:
+            n = c.execute(select(api_calls.c.calls).where(api_calls.c.system == system,
+                                                          api_calls.c.day == str(day))).scalar()
+        return int(n or 0)
+
+    def add_calls(self, system: str, day: Any, calls: int) -> None:
+        with self.begin() as c:
+            res = c.execute(update(api_calls).where(api_calls.c.system == system, api_calls.c.day == str(day))
+                            .values(calls=api_calls.c.calls + calls))
+            if res.rowcount == 0:
+                try:
+                    with c.begin_nested():
+                        c.execute(insert(api_calls).values(system=system, day=str(day), calls=calls))
+                except IntegrityError:  # another replica inserted the day's row first
+                    c.execute(update(api_calls).where(api_calls.c.system == system, api_calls.c.day == str(day))
+                              .values(calls=api_calls.c.calls + calls))
 
     def expire_payloads(self, older_than: timedelta) -> int:
         """Drop the kept record of failures closed longer ago than `older_than` (data retention)."""

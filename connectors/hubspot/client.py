@@ -36,6 +36,7 @@ class HubSpotClient:
         self.waits = Waits.from_options(settings.options)
         self._client: Any = None
         self._apis: dict[str, Any] = {}
+        self.daily: tuple[int, int] | None = None  # (used, max) from the X-HubSpot-RateLimit-Daily* headers
 
     def api(self, path: str) -> Any:
         """A cached API object by discovery path, e.g. `contacts.batch_api`, `associations.v4.batch_api`."""
@@ -63,6 +64,15 @@ class HubSpotClient:
         self._apis.clear()
         self._client = None
 
+    def _note_daily(self, headers: Any) -> None:
+        """Private apps get the portal's daily allocation in every answer (B8); OAuth apps do not."""
+        try:
+            daily = int(headers.get("X-HubSpot-RateLimit-Daily"))
+            remaining = int(headers.get("X-HubSpot-RateLimit-Daily-Remaining"))
+        except (TypeError, ValueError):
+            return
+        self.daily = (daily - remaining, daily)
+
     def call(
         self, kind: Literal["read", "write"], method: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> ApiReply:
@@ -81,6 +91,7 @@ class HubSpotClient:
                 if error is None:
                     raise
                 raise error from exc
+            self._note_daily(getattr(resp, "headers", None) or {})
             try:
                 data = resp.data
             finally:

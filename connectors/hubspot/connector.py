@@ -228,5 +228,9 @@ class HubSpotConnector(Connector):
         self.spec(object)
         return self.writer.write(object, ops)
 
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        return self.client.daily
+
     def close(self) -> None:
         self.client.close()
