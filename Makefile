@@ -30,3 +30,7 @@ clean:
 .PHONY: bench
 bench: $(STAMP)  ## the sync benchmark: write calls vs the batch optimum, read calls, records/s, peak memory (bench/README.md)
 	$(BIN)/python -m bench.sync_bench
+
+.PHONY: drill
+drill: $(STAMP)  ## the failure drill: inject every failure class, walk alert -> runbook -> fix -> replay (drill/README.md)
+	$(BIN)/python -m drill.run

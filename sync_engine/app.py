@@ -7,7 +7,7 @@ from pathlib import Path
 
 from connectors import registry
 from connectors.base import Connector
-from sync_engine import validate
+from sync_engine import plan, validate
 from sync_engine.alerts import Alerter
 from sync_engine.config import Config, load_config
 from sync_engine.errors import ConfigError
@@ -131,4 +131,5 @@ def open_app(config_path: str | Path | None = None) -> App:
             raise ConfigError(f"pipeline maps a {src.kind} ({src.path}) onto a {tgt.kind} ({tgt.path})",
                               file=str(config.path), key=f"pipelines.{name}",
                               hint="source and target mappings must have the same `canonical` kind")
+        plan.check_rules(src, tgt, config.systems)  # who-wins rules name real systems and agree across the pair
     return App(config, mappings, rules)

@@ -21,6 +21,7 @@ examples:
   revhub sync --dry-run                     preview every pipeline, write nothing
   revhub sync contacts-hubspot-to-salesforce --json
   revhub failures list --code RECORD_INVALID
+  revhub explain contacts-hubspot-to-salesforce jane@acme.com
   revhub emulator start --system hubspot    a local HubSpot for trying things out
   revhub demo                               emulators + sample data + every pipeline once
 
@@ -95,6 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
         fx = fsub.add_parser(action, help=text)
         selection(fx, ids=True)
 
+    p = sub.add_parser("explain", help="follow one record through map, validate, identify and plan; writes nothing",
+                       description="Shows, for one record, which mapping line and transform made each value, "
+                                   "how it was matched, which rules passed or failed, and what would be "
+                                   "written (old -> new) or why not.")
+    p.add_argument("pipeline", metavar="PIPELINE")
+    p.add_argument("key", metavar="KEY", help="an email, a domain, or the source system's record id")
+    p.add_argument("--mask", action="store_true", help="show emails as j***@acme.com")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("purge", help="erase a person from revhub's own store (not from the CRMs)",
                        description="Deletes the person's identity, crosswalk links (with the values revhub "
                                    "kept of them) and failure rows from revhub's state store. The CRMs are "
@@ -137,7 +147,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     handler = {"check": commands.check, "sync": commands.sync, "status": commands.status,
                "failures": commands.failures, "daemon": commands.daemon, "emulator": commands.emulator,
-               "demo": commands.demo, "purge": commands.purge}[args.command]
+               "demo": commands.demo, "purge": commands.purge, "explain": commands.explain}[args.command]
     return int(handler(args))
 
 

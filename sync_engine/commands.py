@@ -204,6 +204,23 @@ def failures(args: argparse.Namespace) -> int:
     return exit_code(reports) if reports else EXIT_OK
 
 
+def explain(args: argparse.Namespace) -> int:
+    from sync_engine.errors import ConnectorError
+    from sync_engine.explain import as_json, render_text
+    from sync_engine.explain import explain as explain_record
+
+    app = open_app(args.config)
+    try:
+        expl = explain_record(app, args.pipeline, args.key, mask=args.mask)
+    except ConnectorError as exc:
+        _err(f"error: {exc.code.value}: {exc.message} (runbook: {exc.code.runbook})")
+        return EXIT_STOPPED
+    finally:
+        app.close()
+    print(json.dumps(as_json(expl)) if args.json else render_text(expl))
+    return EXIT_OK if expl.found else EXIT_RECORDS_FAILED
+
+
 def purge(args: argparse.Namespace) -> int:
     from sync_engine.identity import normalize_email
     from sync_engine.redact import redact

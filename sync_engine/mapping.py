@@ -17,6 +17,7 @@ from connectors.base import Record
 from sync_engine import tomlfile, transforms
 from sync_engine.canonical import KINDS, REF_KIND
 from sync_engine.errors import ConfigError, FailureCode, RecordError
+from sync_engine.plan import Policy, Rule, RuleSyntaxError
 
 LINK_PREFIX = "links."  # `links.companies`: an association kept outside the record's fields
 
@@ -28,7 +29,8 @@ class _FieldModel(BaseModel):
     direction: Literal["both", "read", "write"] = "both"
     read: list[Any] = Field(default_factory=list)
     write: list[Any] = Field(default_factory=list)
-    owner: str | None = None
+    rule: str | None = None  # who wins in a two-way pair: "always salesforce", "set if empty", ...
+    owner: str | None = None  # older spelling: owner = "X" is rule = "prefer X unless blank"
 
 
 class _MappingModel(BaseModel):
@@ -47,7 +49,7 @@ class FieldMap:
     direction: str
     read: tuple[tuple[str, transforms.Fn], ...]
     write: tuple[tuple[str, transforms.Fn], ...]
-    owner: str | None
+    owner: Rule | None  # the field's ownership rule (`rule = ...` in the file), if it states one
     ref: str | None  # kind this field links to, when canonical is a reference
     line: int | None
 
@@ -83,7 +85,7 @@ class Mapping_:
     def field_for(self, canonical: str) -> FieldMap | None:
         return next((f for f in self.fields if f.canonical == canonical and f.writes), None)
 
-    def owner_of(self, canonical: str) -> str | None:
+    def owner_of(self, canonical: str) -> Rule | None:
         return next((f.owner for f in self.fields if f.canonical == canonical and f.owner), None)
 
     def to_canonical(self, record: Record, resolve: Resolver) -> dict[str, Any]:
@@ -171,11 +173,12 @@ def load_mapping(path: str | Path) -> Mapping_:
                               hint=tomlfile.did_you_mean(fm.canonical, kind.fields) or
                               f"{kind.name} fields: {', '.join(sorted(kind.fields))}")
         if fm.direction in ("both", "write"):
+            field_line = f.line_of(["fields", i, "field"])
             if fm.field in seen_targets:
                 raise ConfigError(f"`{fm.field}` is written by two mappings (also line {seen_targets[fm.field]})",
-                                  file=str(path), line=line, key=f"fields[{i}].field",
+                                  file=str(path), line=field_line, key=f"fields[{i}].field",
                                   hint="keep one, or make one of them direction = \"read\"")
-            seen_targets[fm.field] = line or 0
+            seen_targets[fm.field] = field_line or 0
         steps = {}
         for which in ("read", "write"):
             built = []
@@ -206,13 +209,41 @@ def load_mapping(path: str | Path) -> Mapping_:
                                       "on write, concat joins canonical fields")
             steps[which] = tuple(built)
         ref = REF_KIND.get(fm.canonical) if fm.canonical in kind.refs else None
-        compiled.append(FieldMap(fm.field, fm.canonical, fm.direction, steps["read"], steps["write"], fm.owner,
+        owner = _owner_rule(f, i, fm, compiled)
+        compiled.append(FieldMap(fm.field, fm.canonical, fm.direction, steps["read"], steps["write"], owner,
                                  ref, line))
     if not any(c.canonical == kind.key for c in compiled):
         raise ConfigError(f"no field maps to `{kind.key}`, the key that identifies a {kind.name}",
                           file=str(path), line=f.line_of(["fields"]), key="fields",
                           hint=f"add a [[fields]] entry with canonical = \"{kind.key}\"")
     return Mapping_(str(path), model.system, model.object, model.canonical, model.lookup, tuple(compiled))
+
+
+def _owner_rule(f: tomlfile.TomlFile, i: int, fm: _FieldModel, compiled: list[FieldMap]) -> Rule | None:
+    """The entry's ownership rule. Its system is checked against the config by `plan.check_rules`."""
+    if fm.rule is not None and fm.owner is not None:
+        raise ConfigError("both `rule` and `owner` are set", file=f.path, line=f.line_of(["fields", i, "owner"]),
+                          key=f"fields[{i}].owner", hint=f"keep only `rule`; owner = \"{fm.owner}\" meant "
+                          f"rule = \"prefer {fm.owner} unless blank\"")
+    key, text = ("rule", fm.rule) if fm.rule is not None else ("owner", fm.owner)
+    if text is None:
+        return None
+    line = f.line_of(["fields", i, key])
+    if key == "owner":
+        if len(text.split()) != 1:
+            raise ConfigError(f"`owner` takes one system name, not `{text}`", file=f.path, line=line,
+                              key=f"fields[{i}].owner", hint=f"write rule = \"{text}\" (see mappings/README.md)")
+        rule = Rule(Policy.PREFER, text.strip(), f.path, line)
+    else:
+        try:
+            rule = Rule.parse(text, f.path, line)
+        except RuleSyntaxError as exc:
+            raise ConfigError(str(exc), file=f.path, line=line, key=f"fields[{i}].rule", hint=exc.hint) from None
+    other = next((c.owner for c in compiled if c.canonical == fm.canonical and c.owner and c.owner != rule), None)
+    if other is not None:
+        raise ConfigError(f"`{fm.canonical}` already has the rule `{other}` (line {other.line})", file=f.path,
+                          line=line, key=f"fields[{i}].{key}", hint="one rule per canonical field: keep one of them")
+    return rule
 
 
 def load_mappings(directory: Path) -> dict[tuple[str, str], Mapping_]:
@@ -227,6 +258,8 @@ def load_mappings(directory: Path) -> dict[tuple[str, str], Mapping_]:
         m = load_mapping(path)
         if (m.system, m.object) in out:
             raise ConfigError(f"a second mapping for {m.system}.{m.object} (the first is "
-                              f"{out[(m.system, m.object)].path})", file=str(path), line=1, key="object")
+                              f"{out[(m.system, m.object)].path})", file=str(path),
+                              line=tomlfile.load(path).line_of(["object"]), key="object",
+                              hint="one file per system object: merge the two, or delete one")
         out[(m.system, m.object)] = m
     return out

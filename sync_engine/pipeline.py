@@ -251,6 +251,12 @@ def _raw_ref(record: Record, field_name: str) -> str | None:
     return None if value in (None, "") else str(value)
 
 
+def _fail_run(verdict: validate.Verdict, obj: str, record_id: str) -> None:
+    """A `fail_run` rule stops the whole run: the data is wrong in a way a person must look at."""
+    if verdict.fail_run:
+        raise FatalError(FailureCode.RECORD_INVALID, f"{obj} {record_id}: {'; '.join(verdict.fail_run)}")
+
+
 def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
     """Map, validate, identify and plan one page; its writes go to the loader, the rest is returned."""
     out = PageOutcome()
@@ -280,7 +286,9 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
             report.note(Planned(r.id, "unchanged", None))
             out.resolved.append(r.id)
             continue
-        verdict = validate.validate(ctx.rules, kind, p.target_system, canonical)
+        verdict = validate.validate(ctx.rules, kind, p.target_system, canonical,
+                                    previous=link.shadow if link else None)
+        _fail_run(verdict, p.source_object, r.id)
         key = identify.canonical_key(kind, canonical)
         reasons = verdict.quarantine or ([] if key or link else [
             f"no usable {KINDS[kind].key}: revhub matches a {kind} by its {KINDS[kind].key}; fill it in "
@@ -288,6 +296,7 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
         if reasons:
             quarantine(r, "validate", FailureCode.RECORD_INVALID, reasons)
             continue
+        canonical = {k: v for k, v in canonical.items() if k not in verdict.drop_fields}
         ready.append((r, canonical, key))
 
     # identify
@@ -315,11 +324,14 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
             target_id, shadow = None, None
         if target_id is None:
             verdict = validate.validate(ctx.rules, kind, p.target_system, canonical, creating=True)
+            _fail_run(verdict, p.source_object, r.id)
             if verdict.quarantine:
                 quarantine(r, "validate", FailureCode.RECORD_INVALID, verdict.quarantine)
                 continue
+            canonical = {k: v for k, v in canonical.items() if k not in verdict.drop_fields}
+        seen = plan.SourceState(src_links[r.id].shadow if r.id in src_links else None, r.modified_at)
         changes = tuple(plan.plan_fields(canonical, p.source_system, ctx.src_map, ctx.tgt_map,
-                                         None if target_id is None else shadow))
+                                         None if target_id is None else shadow, seen))
         if not changes:
             report.records["unchanged"] += 1
             report.note(Planned(r.id, "unchanged", target_id))

@@ -1,0 +1,1 @@
+"""The failure drill (`make drill`): a scripted game day against the local emulators. See drill/README.md."""

@@ -1,0 +1,836 @@
+"""`make drill`: a scripted game day. Every failure class revhub promises to handle is injected into the
+local emulators, and on-call's path is walked for it: alert -> runbook -> fix -> replay -> recovery alert,
+ending with every record present exactly once in both systems.
+
+The drill starts its own world (a HubSpot and a Salesforce emulator on free ports, seeded with the
+sample data at a small scale, a temporary config whose alerts go to a local Slack receiver and a signed
+webhook), runs the first sync, then for each class:
+
+1. seeds a few new records, so the faulted run has work to do, and injects the fault through the
+   emulator's admin API over HTTP (`POST /__emulator__/faults`), or edits the config (NETWORK, the
+   mapping for PICKLIST_MISMATCH);
+2. runs `revhub sync --json` and checks the exit code and outcomes the contract promises (README,
+   "Contracts"): 3 for a stopped run, 1 for failed records, 0 for faults retried away;
+3. checks the alert that arrived (or that none did), naming the code and `runbooks/<CODE>.md`;
+4. opens that runbook and runs the `revhub` commands of its "How to confirm" section;
+5. applies the fix, then replays with the command of the runbook's "Replay" section;
+6. checks the recovery alert and that every record is present exactly once in both systems.
+
+It prints each step like an on-call log and exits 1 at the first broken promise (0 when all hold).
+`python -m drill.run --help` for the options.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import hmac
+import io
+import json
+import os
+import random
+import re
+import shlex
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TextIO
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+SLACK_ENV = "REVHUB_DRILL_SLACK_URL"
+WEBHOOK_ENV = "REVHUB_DRILL_WEBHOOK_SECRET"
+SLACK_SECRET = "drillcanaryslacksecret"  # noqa: S105 - a canary: the Slack URL's token, never to be shown
+WEBHOOK_KEY = "drill-canary-webhook-key"
+DRILL_DOMAIN = "drillworks.io"
+SIZES = {"companies": 20, "contacts": 120, "opportunities": 25}
+# Connector waits kept short so the drill takes about a minute (connectors/hubspot/client.py reads these;
+# the Salesforce connector has no such options: connectors/retry.py defaults, 5 attempts from 0.2 s).
+HUBSPOT_OPTIONS = {"rate_limit_wait": 0.05, "retry_attempts": 6, "retry_max_wait": 0.3, "retry_total": 10}
+SYSTEM_TIMEOUT = 10
+# Environment the drill sets or clears while it runs, restored afterwards.
+ENV_CLEARED = ("REVHUB_STORE_URL", "REVHUB_CONFIG")
+
+
+class BrokenPromise(Exception):
+    """A promise of the contract, an alert or a runbook did not hold."""
+
+
+# --- the local alert receiver ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Alert:
+    channel: str  # slack | webhook
+    state: str  # FIRING | RESOLVED | STILL FIRING
+    code: str
+    pipeline: str
+    runbook: str
+    inspect: str
+    signed: bool
+    raw: str
+
+    def key(self) -> tuple[str, str, str]:
+        return (self.state, self.code, self.pipeline)
+
+
+class Receiver:
+    """A local HTTP server standing in for Slack (`/services/...`) and the webhook (`/hooks/revhub`)."""
+
+    def __init__(self) -> None:
+        self.hits: list[tuple[str, dict[str, str], bytes]] = []
+        lock = threading.Lock()
+        hits = self.hits
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with lock:
+                    hits.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+        self.thread.start()
+
+    def mark(self) -> int:
+        return len(self.hits)
+
+    def alerts(self, since: int = 0) -> list[Alert]:
+        return [_parse_alert(path, headers, body) for path, headers, body in self.hits[since:]]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _parse_alert(path: str, headers: dict[str, str], body: bytes) -> Alert:
+    raw = body.decode("utf-8", "replace")
+    doc = json.loads(body)
+    if path.startswith("/services/"):
+        header = doc["blocks"][0]["text"]["text"]
+        m = re.search(r"(STILL FIRING|FIRING|RESOLVED): ([A-Z_]+) on (\S+)", header)
+        runbook = re.search(r"runbooks/[A-Z_]+\.md", raw)
+        inspect = re.search(r"Inspect: (revhub [^\n]+)$", doc.get("text", ""))
+        return Alert("slack", m.group(1) if m else "?", m.group(2) if m else "?", m.group(3) if m else "?",
+                     runbook.group(0) if runbook else "", inspect.group(1) if inspect else "", True, raw)
+    stamp, signature = headers.get("x-revhub-timestamp", ""), headers.get("x-revhub-signature", "")
+    expected = "sha256=" + hmac.new(WEBHOOK_KEY.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    a = doc.get("alert", {})
+    return Alert("webhook", str(a.get("state", "?")).upper(), str(a.get("code")), str(a.get("pipeline")),
+                 str(a.get("runbook", "")), str(a.get("command", "")), hmac.compare_digest(expected, signature), raw)
+
+
+# --- runbooks ------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Runbook:
+    code: str
+    path: Path
+    sections: dict[str, str]
+
+    @classmethod
+    def open(cls, code: str) -> Runbook:
+        path = ROOT / "runbooks" / f"{code}.md"
+        sections: dict[str, str] = {}
+        current = ""
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("## "):
+                current = line[3:].strip()
+                sections[current] = ""
+            elif current:
+                sections[current] += line + "\n"
+        return cls(code, path, sections)
+
+    def commands(self, section: str, pipeline: str) -> list[str]:
+        """The `revhub` lines of a section's shell blocks, with PIPELINE filled in."""
+        text = self.sections.get(section, "")
+        out = []
+        for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+            for line in block.splitlines():
+                line = line.split("  #")[0].strip()
+                if line.startswith("revhub "):
+                    out.append(line.replace("PIPELINE", pipeline))
+        return out
+
+
+# --- one command's result ------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Result:
+    argv: list[str]
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.out)
+        except ValueError as exc:
+            raise BrokenPromise(f"`{' '.join(self.argv)}` printed no JSON object on stdout: "
+                                f"{self.out[:300]!r}") from exc
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        return list(self.json().get("runs", []))
+
+
+@dataclass(slots=True)
+class Fresh:
+    """Records the drill seeded; each must end up exactly once in both systems."""
+
+    hubspot_emails: set[str] = field(default_factory=set)  # HubSpot contacts -> Salesforce Contacts
+    salesforce_emails: set[str] = field(default_factory=set)  # Salesforce Contacts -> HubSpot contacts
+    opportunity_ids: set[str] = field(default_factory=set)  # Salesforce Opportunities -> HubSpot deals
+
+
+@dataclass(slots=True)
+class Case:
+    """One failure class to drill. `stop` runs are exit 3, `records` exit 1, `quarantine` exit 0 with
+    failure rows, `transient` exit 0 with no failure at all (retried away inside the run)."""
+
+    title: str
+    code: str
+    kind: str  # stop | records | quarantine | transient
+    inject: Callable[[], object]
+    fix: Callable[[], str]
+    replay: str = "sync"  # sync: `revhub sync PIPELINE`; retry: `revhub failures retry --code C --pipeline P`
+    records: dict[str, Any] = field(default_factory=dict)  # what to seed before the fault
+    fault: dict[str, Any] | None = None  # for `transient`: (system, spec) to count the faulted answers
+
+
+# --- the drill -----------------------------------------------------------------------------------------
+class Drill:
+    def __init__(self, work: Path, out: TextIO) -> None:
+        self.work = work
+        self.out = out
+        self.t0 = time.monotonic()
+        self.receiver = Receiver()
+        self.servers: dict[str, Any] = {}
+        self.sessions: dict[str, requests.Session] = {}
+        self.fresh = Fresh()
+        self.canaries = [SLACK_SECRET, WEBHOOK_KEY]
+        self.last: Result | None = None
+        self.serial = 0
+        self.baseline_open: Counter[str] = Counter()
+        self.timings: list[tuple[str, float]] = []
+        self.notes: list[str] = []
+
+    # --- log and promises --------------------------------------------------------------------------
+    def say(self, tag: str, text: str) -> None:
+        print(f"[{time.monotonic() - self.t0:6.1f}s] {tag:<8} {text}", file=self.out, flush=True)
+
+    def expect(self, ok: object, promise: str, detail: object = "") -> None:
+        if not ok:
+            raise BrokenPromise(promise + (f"\n  got: {detail}" if detail != "" else ""))
+
+    # --- the world ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        from connectors.emulator import EmulatorServer
+        from connectors.hubspot.emulator import RateLimits
+        from sync_engine import sample_data
+        from sync_engine.demo import emulator_for
+
+        data = sample_data.generate(**SIZES)
+        seeds = sample_data.write_seeds(self.work / "seeds", data)
+        for system in ("hubspot", "salesforce"):
+            # HubSpot's own burst and search windows are widened: only the injected faults should fire.
+            kwargs = {"rate_limits": RateLimits(per_10s=1_000_000, search_per_second=100_000)} \
+                if system == "hubspot" else {}
+            emu = emulator_for(system, self.work / "certs" / system, **kwargs)
+            emu.seed_dir(seeds[system])
+            self.servers[system] = EmulatorServer(emu, 0).start()
+            s = requests.Session()
+            s.trust_env = False
+            if system == "salesforce":
+                s.verify = str(emu.ca_file)
+            self.sessions[system] = s
+        self.config = self.work / "config.toml"
+        shutil.copytree(ROOT / "mappings", self.work / "mappings")
+        self.good_config = self._config_text()
+        self.config.write_text(self.good_config)
+        from sync_engine.config import load_config
+
+        cfg = load_config(self.config)
+        self.pipelines = [n for n, p in cfg.pipelines.items() if p.enabled]
+        self.token_env = {s: sc.token_env for s, sc in cfg.systems.items()}
+        self.say("setup", f"hubspot emulator {self.servers['hubspot'].url}, salesforce emulator "
+                          f"{self.servers['salesforce'].url}, seeded with {SIZES}")
+        self.say("setup", f"alerts: slack {self.receiver.url}/services/..., signed webhook "
+                          f"{self.receiver.url}/hooks/revhub; config {self.config}")
+
+    def _config_text(self) -> str:
+        text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+        hub, sf = self.servers["hubspot"], self.servers["salesforce"]
+        edits = [
+            ('base_url = "http://127.0.0.1:8710"', f'base_url = "{hub.url}"\ntimeout = {SYSTEM_TIMEOUT}'),
+            ('base_url = "https://127.0.0.1:8711"', f'base_url = "{sf.url}"\ntimeout = {SYSTEM_TIMEOUT}'),
+            ('ca_file = ".revhub/emulator/salesforce/ca.pem"', f'ca_file = "{sf.emulator.ca_file}"'),
+            ('url = "sqlite:///.revhub/state.db"', f'url = "sqlite:///{self.work / "state.db"}"'),
+            # Each class fires its code again minutes after the last: the drill wants every state change.
+            ("throttle_minutes = 30", "throttle_minutes = 0"),
+        ]
+        for old, new in edits:
+            self.expect(old in text, f"config.example.toml still has `{old}` (the drill edits it)")
+            text = text.replace(old, new, 1)
+        options = "\n".join(f"{k} = {json.dumps(v)}" for k, v in HUBSPOT_OPTIONS.items())
+        return text + f"""
+[systems.hubspot.options]
+{options}
+
+[[alerts.channels]]
+type = "slack"
+url_env = "{SLACK_ENV}"
+min_severity = "warning"
+
+[[alerts.channels]]
+type = "webhook"
+url = "{self.receiver.url}/hooks/revhub"
+secret_env = "{WEBHOOK_ENV}"
+min_severity = "info"
+"""
+
+    def stop(self) -> None:
+        for s in self.sessions.values():
+            s.close()
+        for server in self.servers.values():
+            server.stop()
+        self.receiver.close()
+
+    # --- revhub, as on-call types it ---------------------------------------------------------------
+    def revhub(self, *args: str, show: bool = True) -> Result:
+        from sync_engine.cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(["--config", str(self.config), *args])
+            except SystemExit as exc:  # argparse refusing a runbook's command
+                code = exc.code if isinstance(exc.code, int) else 2
+        result = Result(["revhub", *args], code, out.getvalue(), err.getvalue())
+        self.last = result
+        for canary in self.canaries:
+            self.expect(canary not in result.out + result.err,
+                        f"`revhub {' '.join(args)}` never prints a secret", f"{canary!r} in its output")
+        if show:
+            self.say("$", f"revhub {' '.join(args)}  -> exit {code}")
+        return result
+
+    def sync_all(self, expect: int, why: str) -> list[dict[str, Any]]:
+        r = self.revhub("sync", "--json")
+        runs = r.runs
+        summary = ", ".join(f"{x['pipeline']} {x['outcome']}" for x in runs)
+        self.expect(r.code == expect, f"`revhub sync --json` exits {expect} ({why})", f"exit {r.code}: {summary}")
+        self.expect([x["pipeline"] for x in runs] == self.pipelines, "one run per enabled pipeline, in order",
+                    summary)
+        return runs
+
+    # --- the emulators' admin API ------------------------------------------------------------------
+    def admin(self, system: str, method: str, action: str, body: Any = None) -> Any:
+        url = f"{self.servers[system].url}/__emulator__/{action}"
+        resp = self.sessions[system].request(method, url, json=body, timeout=10)
+        self.expect(resp.status_code == 200, f"the {system} emulator's admin API answers {method} {action}",
+                    f"{resp.status_code} {resp.text[:300]}")
+        return resp.json()
+
+    def faults(self, system: str, spec: dict[str, Any], tag: str = "inject") -> dict[str, Any]:
+        answer = self.admin(system, "POST", "faults", spec)
+        self.say(tag, f"POST {system} /__emulator__/faults {json.dumps(spec)} -> {json.dumps(answer)}")
+        return dict(answer)
+
+    def calm(self, system: str) -> str:
+        spec: dict[str, Any] = {"rate_429": 0, "rate_5xx": 0, "latency_ms": 0}
+        if system == "salesforce":
+            spec["lock_rows"] = 0
+        self.faults(system, spec, tag="clear")
+        return f"{system} answers normally again (faults cleared through its admin API)"
+
+    def requests_served(self, system: str) -> int:
+        return int(self.admin(system, "GET", "stats")["total"])
+
+    def dump(self, system: str, obj: str) -> list[dict[str, Any]]:
+        return list(self.admin(system, "GET", f"dump/{obj}"))
+
+    # --- records -----------------------------------------------------------------------------------
+    def add_records(self, tag: str, *, hubspot_contacts: int = 2, salesforce_contacts: int = 2,
+                    opportunities: int = 1, stage: str = "Prospecting") -> None:
+        """New records in the sources, stamped now, so the next run has reads and writes to make."""
+        hs, sf, opps = [], [], []
+        for _ in range(hubspot_contacts):
+            self.serial += 1
+            email = f"drill.{tag}.{self.serial}@{DRILL_DOMAIN}"
+            hs.append({"properties": {"email": email, "firstname": "Drill", "lastname": f"Hubspot{self.serial}"}})
+            self.fresh.hubspot_emails.add(email)
+        for _ in range(salesforce_contacts):
+            self.serial += 1
+            email = f"drill.{tag}.{self.serial}@{DRILL_DOMAIN}"
+            sf.append({"FirstName": "Drill", "LastName": f"Salesforce{self.serial}", "Email": email})
+            self.fresh.salesforce_emails.add(email)
+        close = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+        for _ in range(opportunities):
+            self.serial += 1
+            opps.append({"Name": f"Drill {tag} deal {self.serial}", "StageName": stage, "CloseDate": close,
+                         "Amount": 1000.0 * self.serial})
+        if hs:
+            self.admin("hubspot", "POST", "seed", {"contacts": hs})
+        if sf or opps:
+            self.admin("salesforce", "POST", "seed", {"Contact": sf, "Opportunity": opps} if opps else {"Contact": sf})
+        if opps:
+            names = {o["Name"] for o in opps}
+            self.fresh.opportunity_ids |= {o["Id"] for o in self.dump("salesforce", "Opportunity")
+                                           if o.get("Name") in names}
+        self.say("seed", f"new in the sources: {len(hs)} HubSpot contact(s), {len(sf)} Salesforce contact(s), "
+                         f"{len(opps)} opportunit{'y' if len(opps) == 1 else 'ies'} ({stage})")
+
+    def verify_exactly_once(self) -> None:
+        from sync_engine.identity import normalize_email
+
+        hs_contacts = [c for c in self.dump("hubspot", "contacts") if not c.get("archived")]
+        sf_contacts = [c for c in self.dump("salesforce", "Contact") if not c.get("IsDeleted")]
+        deals = [d for d in self.dump("hubspot", "deals") if not d.get("archived")]
+        hs = Counter(e for c in hs_contacts if (e := normalize_email(c["properties"].get("email"))))
+        sf = Counter(e for c in sf_contacts if (e := normalize_email(c.get("Email"))))
+        opp = Counter(v for d in deals if (v := d["properties"].get("salesforce_opportunity_id")))
+        for name, counts in (("HubSpot contacts", hs), ("Salesforce Contacts", sf), ("HubSpot deals", opp)):
+            dups = {k: n for k, n in counts.items() if n > 1}
+            self.expect(not dups, f"no duplicate among {name} (email / salesforce_opportunity_id)", dups)
+        f = self.fresh
+        for name, want, counts in (("HubSpot contacts in Salesforce", f.hubspot_emails, sf),
+                                   ("HubSpot contacts in HubSpot", f.hubspot_emails, hs),
+                                   ("Salesforce contacts in HubSpot", f.salesforce_emails, hs),
+                                   ("Salesforce contacts in Salesforce", f.salesforce_emails, sf),
+                                   ("Salesforce opportunities as HubSpot deals", f.opportunity_ids, opp)):
+            missing = sorted(k for k in want if counts.get(k, 0) != 1)
+            self.expect(not missing, f"every drill record present exactly once: {name}",
+                        {k: counts.get(k, 0) for k in missing})
+        self.say("verify", f"exactly once: {len(hs)} HubSpot / {len(sf)} Salesforce contacts, {len(opp)} deals "
+                           f"with an opportunity id; all {len(f.hubspot_emails) + len(f.salesforce_emails)} drill "
+                           f"contacts and {len(f.opportunity_ids)} drill opportunities in both systems")
+
+    # --- alerts ------------------------------------------------------------------------------------
+    def new_alerts(self, since: int) -> list[Alert]:
+        alerts = self.receiver.alerts(since)
+        for a in alerts:
+            for canary in self.canaries:
+                self.expect(canary not in a.raw, "an alert never carries a secret", f"{canary!r} in {a.channel}")
+            self.expect(a.signed, "every webhook alert carries a valid X-Revhub-Signature", a.raw[:200])
+        return alerts
+
+    def expect_alerts(self, since: int, state: str, code: str, pipelines: list[str], *, slack: bool,
+                      wait: float = 2.0) -> list[Alert]:
+        """The receiver got exactly `state` for (code, each pipeline): on Slack if `slack` (else nothing
+        there), and on the webhook (which takes every severity)."""
+        want = {(state, code, p) for p in pipelines}
+        deadline = time.monotonic() + wait
+        while True:  # delivery is synchronous; the short wait only covers the receiver's thread
+            alerts = self.new_alerts(since)
+            got_slack = {a.key() for a in alerts if a.channel == "slack"}
+            got_hook = {a.key() for a in alerts if a.channel == "webhook" and a.code == code}
+            if (got_slack == (want if slack else set()) and got_hook == want) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        where = "Slack and the webhook" if slack else "the webhook only (info: Slack routes warning and up)"
+        self.expect(got_slack == (want if slack else set()),
+                    f"Slack gets exactly one {state} alert per (pipeline, {code})" if slack
+                    else f"Slack gets no {code} alert (severity info, channel min_severity warning)",
+                    f"want {sorted(want) if slack else []}, got {sorted(got_slack)}")
+        self.expect(got_hook == want, f"the webhook gets exactly one {state} alert per (pipeline, {code})",
+                    f"want {sorted(want)}, got {sorted(got_hook)}")
+        mine = [a for a in alerts if a.code == code and a.state == state]
+        for a in mine:
+            self.expect(a.runbook == f"runbooks/{code}.md", f"the {a.channel} alert names runbooks/{code}.md",
+                        a.runbook or a.raw[:300])
+            self.expect((ROOT / a.runbook).is_file(), f"{a.runbook} exists")
+            self.expect(a.inspect == f"revhub failures list --pipeline {a.pipeline} --code {code}",
+                        f"the {a.channel} alert carries the command to inspect it", a.inspect)
+        self.say("alert", f"{len(mine)} x {state} {code} ({where}): "
+                          + ", ".join(sorted({a.pipeline for a in mine})) + f"; runbook runbooks/{code}.md")
+        return mine
+
+    # --- on-call's path for one class --------------------------------------------------------------
+    def broken(self, case: Case) -> None:
+        """A fault that surfaces: stopped runs, failed records or quarantined ones."""
+        if case.records:
+            self.add_records(case.code.lower().replace("_", "-"), **case.records)
+        case.inject()
+        mark = self.receiver.mark()
+        want_exit = {"stop": 3, "records": 1, "quarantine": 0}[case.kind]
+        why = {"stop": "a run stopped", "records": "finished but some records failed",
+               "quarantine": "quarantined records alone are not a failure"}[case.kind]
+        runs = self.sync_all(want_exit, why)
+        if case.kind == "stop":
+            hit = [x for x in runs if x["outcome"] == "stopped"]
+            for x in hit:
+                self.expect(x["message"].startswith(f"{case.code}: "),
+                            f"a stopped run says why, starting `{case.code}: `", f"{x['pipeline']}: {x['message']}")
+            others = [x for x in runs if x not in hit and x["outcome"] != "succeeded"]
+            self.expect(not others, "runs the fault did not stop succeed", others)
+            self.say("outcome", f"{len(hit)} run(s) stopped with {case.code}: {hit[0]['message'][:110] if hit else ''}")
+        else:
+            rows = self.revhub("failures", "list", "--code", case.code, "--json", show=False).json()["failures"]
+            hit_names = {f["pipeline"] for f in rows}
+            hit = [x for x in runs if x["pipeline"] in hit_names]
+            for x in hit:
+                n = sum(1 for f in rows if f["pipeline"] == x["pipeline"])
+                key = "failed" if case.kind == "records" else "quarantined"
+                self.expect(x["records"][key] >= n, f"the run reports its {key} records ({case.code})",
+                            f"{x['pipeline']}: {x['records']} vs {n} failure rows")
+                if case.kind == "records":
+                    self.expect(x["outcome"] in ("partial", "failed"), "a run with failed records is partial/failed",
+                                x)
+            self.say("outcome", f"{len(rows)} record(s) held back with {case.code} in "
+                                + ", ".join(x["pipeline"] for x in hit))
+        self.expect(hit, f"the fault surfaces as {case.code} somewhere", runs)
+        pipelines = [x["pipeline"] for x in hit]
+        from connectors.errors import FailureCode, Severity
+
+        to_slack = FailureCode(case.code).severity is not Severity.INFO
+        alerts = self.expect_alerts(mark, "FIRING", case.code, pipelines, slack=to_slack)
+
+        # the alert -> its inspect command -> the runbook's "How to confirm"
+        first = pipelines[0]
+        inspect = next(a.inspect for a in alerts if a.pipeline == first)
+        r = self.revhub(*shlex.split(inspect)[1:])
+        self.expect(r.code == 0, "the alert's inspect command runs", r.err[-300:])
+        book = Runbook.open(case.code)
+        for section in ("How to confirm", "Fix", "Replay"):
+            self.expect(book.sections.get(section), f"runbooks/{case.code}.md has a `## {section}` section")
+        self.say("runbook", f"open runbooks/{case.code}.md for {first}: How to confirm")
+        for cmd in book.commands("How to confirm", first):
+            self.confirm(case, cmd, first)
+
+        self.say("fix", case.fix())
+        for cmd in book.commands("Fix", first):
+            if cmd.startswith("revhub emulator"):
+                self.say("skip", f"{cmd} (serves until stopped; the drill's emulators are running)")
+                continue
+            r = self.revhub(*shlex.split(cmd)[1:])
+            self.expect(r.code == 0, f"the runbook's fix command `{cmd}` passes after the fix", r.err[-300:])
+        if case.kind == "stop":
+            r = self.revhub("sync", first, "--dry-run")
+            self.expect(r.code == 0, "after the fix a dry run finishes without exit code 3", r.err[-400:])
+
+        # replay, as the runbook says, for every pipeline that alerted (config order)
+        held = {p: [f["id"] for f in self.revhub("failures", "list", "--code", case.code, "--pipeline", p,
+                                                   "--json", show=False).json()["failures"]] for p in pipelines}
+        mark = self.receiver.mark()
+        for p in pipelines:
+            replay = (f"revhub sync {p}" if case.replay == "sync"
+                      else f"revhub failures retry --code {case.code} --pipeline {p}")
+            replay_cmds = book.commands("Replay", p)
+            self.expect(replay in replay_cmds, f"runbooks/{case.code}.md's Replay section says `{replay}`",
+                        replay_cmds)
+            for cmd in replay_cmds:
+                if "--dry-run" in cmd and cmd.startswith("revhub sync"):
+                    r = self.revhub(*shlex.split(cmd)[1:])
+                    self.expect(r.code == 0, f"`{cmd}` exits 0 after the fix", r.err[-300:])
+            r = self.revhub(*shlex.split(replay)[1:], "--json")
+            self.expect(r.code == 0, f"`{replay}` exits 0 after the fix", f"exit {r.code}: {r.out[:400]}")
+            doc = r.json()
+            for run in doc["runs"]:
+                self.expect(run["outcome"] == "succeeded", f"the replay of {p} succeeds", run)
+            if case.replay == "retry":
+                self.expect(doc["retried"] == len(held[p]) and doc["still_failing"] == 0,
+                            f"`failures retry` replays exactly the {len(held[p])} held record(s), none left",
+                            doc)
+                self.say("replay", f"{p}: {doc['retried']} failure(s) replayed, "
+                                   f"{doc['runs'][0]['records']['created']} created, 0 still failing")
+            else:
+                self.expect(not held[p], "a stopped run keeps no failure rows to replay", held[p])
+        self.expect_alerts(mark, "RESOLVED", case.code, pipelines, slack=to_slack)
+        left = self.revhub("failures", "list", "--code", case.code, "--json", show=False).json()["failures"]
+        self.expect(not left, f"no open {case.code} failure is left", left)
+        self.verify_exactly_once()
+
+    def confirm(self, case: Case, cmd: str, pipeline: str) -> None:
+        """Run one "How to confirm" command and check it shows the failure."""
+        args = shlex.split(cmd)[1:]
+        if args[:1] == ["emulator"]:
+            self.say("skip", f"{cmd} (serves until stopped)")
+            return
+        r = self.revhub(*args)
+        if args[:1] == ["sync"] and "--dry-run" in args:
+            want = 3 if case.kind == "stop" else 0
+            self.expect(r.code == want, f"`{cmd}` exits {want} while the fault lasts", f"exit {r.code}")
+            return
+        self.expect(r.code == 0, f"`{cmd}` exits 0", f"exit {r.code}: {r.err[-300:]}")
+        if args[:1] == ["status"] and "--json" in args:
+            last = {x["pipeline"]: x for x in r.json()["runs"]}.get(pipeline)
+            if last is None:
+                raise BrokenPromise(f"`{cmd}` shows the last run of {pipeline}\n  got: {r.out[:300]}")
+            if case.kind == "stop":
+                self.expect(last["outcome"] == "stopped" and str(last["message"]).startswith(case.code),
+                            f"`{cmd}`: the last run of {pipeline} is stopped with a message starting {case.code}",
+                            {k: last[k] for k in ("outcome", "message")})
+                self.say("confirm", f"{pipeline}: stopped, {str(last['message'])[:100]}")
+        elif args[:2] == ["failures", "list"]:
+            if case.kind == "stop":
+                n = len(r.json()["failures"]) if "--json" in args else r.out.count("runbook:")
+                self.expect(n == 0, "a stopped run writes no failure rows (its page is read again)", r.out[:300])
+                self.say("confirm", f"{n} failure rows: the run stopped before writing; `status` carries the code")
+                note = (f"{case.code}: the runbook's `failures list` shows nothing after a stopped run; "
+                        "the stop message is in `revhub status`")
+                if note not in self.notes:
+                    self.notes.append(note)
+            elif "--json" in args:
+                rows = r.json()["failures"]
+                self.expect(rows and all(f["code"] == case.code and f["runbook"] == f"runbooks/{case.code}.md"
+                                         for f in rows), f"`{cmd}` lists the {case.code} failures", rows[:3])
+                self.say("confirm", f"{len(rows)} open {case.code} failure(s), e.g. {rows[0]['message'][:90]}")
+            else:
+                self.expect(f"runbooks/{case.code}.md" in r.out, f"`{cmd}` lists the {case.code} failures",
+                            r.out[:300])
+
+    def transient(self, case: Case) -> None:
+        """A fault the retries absorb inside the run: exit 0, every run succeeds, no alert."""
+        if case.records:
+            self.add_records(case.code.lower().replace("_", "-"), **case.records)
+        system = case.fault["system"] if case.fault else ""
+        before = self.requests_served(system) if system else 0
+        case.inject()
+        mark = self.receiver.mark()
+        runs = self.sync_all(0, "transient faults are retried away")
+        bad = [r for r in runs if r["outcome"] != "succeeded"]
+        self.expect(not bad, "every run succeeds once the retries absorbed the fault", bad)
+        alerts = self.new_alerts(mark)
+        self.expect(not [a for a in alerts if a.channel == "slack"], "no Slack alert for a fault retried away",
+                    [a.key() for a in alerts])
+        self.expect(not [a for a in alerts if a.code == case.code], f"no {case.code} alert at all",
+                    [a.key() for a in alerts])
+        if case.fault:
+            served = self.requests_served(system) - before
+            spec = case.fault["spec"]
+            faulted = _faulted(spec, served)
+            if "lock_rows" in spec:
+                left = self.faults(system, {}, tag="state")["lock_rows"]
+                faulted = spec["lock_rows"] - left
+            self.expect(faulted > 0, "the injected fault actually fired", f"{served} requests served")
+            self.say("outcome", f"{system} answered {faulted} of {served} request(s) with the fault; all retried, "
+                                "every run succeeded, no alert")
+        self.say("fix", case.fix())
+        self.verify_exactly_once()
+
+    # --- the classes -------------------------------------------------------------------------------
+    def fresh_token(self, system: str) -> str:
+        """The AUTH_EXPIRED runbook's fix: a new token in the variable `token_env` names."""
+        var = self.token_env[system]
+        self.expect(var, f"systems.{system}.token_env names a variable")
+        token = f"drill-fresh-{system}-token-{self.serial}"
+        os.environ[str(var)] = token
+        self.canaries.append(token)
+        return (f"a fresh token in {var} (the emulator's admin API has no way to un-expire a token; "
+                "the runbook's fix is a new token anyway)")
+
+    def cases(self) -> list[Case]:
+        mapping = self.work / "mappings" / "hubspot" / "deals.toml"
+        stage_map = 'closed_won = "closedwon", '
+        good_mapping = mapping.read_text(encoding="utf-8")
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        dead_port = closed.getsockname()[1]
+        closed.close()  # nothing listens there now: connection refused
+        hub_url = self.servers["hubspot"].url
+
+        def break_stage_map() -> None:
+            self.expect(stage_map in good_mapping, f"mappings/hubspot/deals.toml maps `{stage_map.strip(', ')}`")
+            mapping.write_text(good_mapping.replace(stage_map, ""), encoding="utf-8")
+            self.say("inject", f"RevOps drops `{stage_map.strip(', ')}` from the dealstage map of "
+                               "mappings/hubspot/deals.toml")
+
+        def restore_stage_map() -> str:
+            mapping.write_text(good_mapping, encoding="utf-8")
+            return "closed_won mapped to closedwon again in mappings/hubspot/deals.toml"
+
+        def unplug() -> None:
+            self.expect(hub_url in self.good_config, "the config points at the HubSpot emulator")
+            self.config.write_text(self.good_config.replace(hub_url, f"http://127.0.0.1:{dead_port}"))
+            self.say("inject", f"config.toml: systems.hubspot.base_url -> http://127.0.0.1:{dead_port} "
+                               "(nothing listens there)")
+
+        def replug() -> str:
+            self.config.write_text(self.good_config)
+            return f"config.toml: systems.hubspot.base_url back to {hub_url}"
+
+        f = self.faults
+        return [
+            Case("AUTH_EXPIRED: Salesforce revokes revhub's session", "AUTH_EXPIRED", "stop",
+                 lambda: f("salesforce", {"expire_tokens": True}), lambda: self.fresh_token("salesforce"),
+                 records={"hubspot_contacts": 2, "salesforce_contacts": 2, "opportunities": 1}),
+            Case("AUTH_EXPIRED: HubSpot's OAuth access token expires", "AUTH_EXPIRED", "stop",
+                 lambda: f("hubspot", {"expire_tokens": True}), lambda: self.fresh_token("hubspot"),
+                 records={"hubspot_contacts": 2, "salesforce_contacts": 2, "opportunities": 1}),
+            Case("RATE_LIMITED: HubSpot 429 TEN_SECONDLY_ROLLING on 30% of calls", "RATE_LIMITED", "transient",
+                 lambda: f("hubspot", {"rate_429": 0.3, "seed": dice(0.3)}), lambda: self.calm("hubspot"),
+                 records={"hubspot_contacts": 3, "salesforce_contacts": 3, "opportunities": 2},
+                 fault={"system": "hubspot", "spec": {"rate_429": 0.3, "seed": dice(0.3)}}),
+            Case("RATE_LIMITED: Salesforce REQUEST_LIMIT_EXCEEDED (ConcurrentPerOrgLongTxn) on 30% of calls",
+                 "RATE_LIMITED", "transient",
+                 lambda: f("salesforce", {"rate_429": 0.3, "seed": dice(0.3)}), lambda: self.calm("salesforce"),
+                 records={"hubspot_contacts": 3, "salesforce_contacts": 3, "opportunities": 2},
+                 fault={"system": "salesforce", "spec": {"rate_429": 0.3, "seed": dice(0.3)}}),
+            Case("RATE_LIMITED: HubSpot refuses every call until the burst passes", "RATE_LIMITED", "stop",
+                 lambda: f("hubspot", {"rate_429": 1.0}), lambda: self.calm("hubspot"),
+                 records={"hubspot_contacts": 2, "salesforce_contacts": 2, "opportunities": 1}),
+            Case("REMOTE_UNAVAILABLE: HubSpot answers 503 on 30% of calls", "REMOTE_UNAVAILABLE", "transient",
+                 lambda: f("hubspot", {"rate_5xx": 0.3, "seed": dice(0.3)}), lambda: self.calm("hubspot"),
+                 records={"hubspot_contacts": 3, "salesforce_contacts": 3, "opportunities": 2},
+                 fault={"system": "hubspot", "spec": {"rate_5xx": 0.3, "seed": dice(0.3)}}),
+            Case("REMOTE_UNAVAILABLE: Salesforce is down (503 SERVER_UNAVAILABLE)", "REMOTE_UNAVAILABLE", "stop",
+                 lambda: f("salesforce", {"rate_5xx": 1.0}), lambda: self.calm("salesforce"),
+                 records={"hubspot_contacts": 2, "salesforce_contacts": 2, "opportunities": 1}),
+            Case("LOCK_CONTENTION: a Salesforce flow holds 2 rows for a moment", "LOCK_CONTENTION", "transient",
+                 lambda: f("salesforce", {"lock_rows": 2}), lambda: self.calm("salesforce"),
+                 records={"hubspot_contacts": 3, "salesforce_contacts": 0, "opportunities": 0},
+                 fault={"system": "salesforce", "spec": {"lock_rows": 2}}),
+            Case("LOCK_CONTENTION: a Salesforce data load keeps every row locked", "LOCK_CONTENTION", "records",
+                 lambda: f("salesforce", {"lock_rows": 10_000}), lambda: self.calm("salesforce"), replay="retry",
+                 records={"hubspot_contacts": 3, "salesforce_contacts": 0, "opportunities": 0}),
+            Case("NETWORK: HubSpot unreachable (base_url points at a closed port)", "NETWORK", "stop",
+                 unplug, replug, records={"hubspot_contacts": 2, "salesforce_contacts": 2, "opportunities": 1}),
+            Case("PICKLIST_MISMATCH: the deal stage map lost closed_won", "PICKLIST_MISMATCH", "quarantine",
+                 break_stage_map, restore_stage_map, replay="retry",
+                 records={"hubspot_contacts": 0, "salesforce_contacts": 0, "opportunities": 3,
+                          "stage": "Closed Won"}),
+        ]
+
+    # --- the whole game day ------------------------------------------------------------------------
+    def run(self) -> None:
+        self.start()
+        self.say("sync", "first sync of every pipeline")
+        runs = self.sync_all(0, "the sample data syncs; quarantined records are reported, not failures")
+        self.say("outcome", ", ".join(f"{r['pipeline']} {r['outcome']}" for r in runs))
+        rows = self.revhub("failures", "list", "--json", show=False).json()["failures"]
+        self.baseline_open = Counter(f["code"] for f in rows)
+        self.expect(set(self.baseline_open) <= {"RECORD_INVALID", "REMOTE_REJECTED", "MAPPING_ERROR"},
+                    "the first sync leaves only the sample data's bad records open", dict(self.baseline_open))
+        self.expect(not [a for a in self.new_alerts(0) if a.channel == "slack"],
+                    "the first sync pages nobody on Slack", [a.key() for a in self.new_alerts(0)])
+        self.verify_exactly_once()
+        for case in self.cases():
+            t = time.monotonic()
+            print(f"\n== {case.title} ==", file=self.out, flush=True)
+            (self.transient if case.kind == "transient" else self.broken)(case)
+            self.timings.append((case.title, time.monotonic() - t))
+            self.say("PASS", case.title)
+        print("\n== after the game day ==", file=self.out, flush=True)
+        mark = self.receiver.mark()
+        self.sync_all(0, "every fault is fixed")
+        second = self.sync_all(0, "nothing changed")
+        writes = sum(c["write"] for r in second for c in r["calls"].values())
+        self.expect(writes == 0, "a run right after a clean run writes nothing", second)
+        self.expect(not [a for a in self.new_alerts(mark) if a.state != "RESOLVED"],
+                    "no alert fires once every fault is fixed", [a.key() for a in self.new_alerts(mark)])
+        rows = self.revhub("failures", "list", "--json", show=False).json()["failures"]
+        left = Counter(f["code"] for f in rows)
+        self.expect(left == self.baseline_open, "the failure log holds only what it held after the first sync",
+                    {"now": dict(left), "after first sync": dict(self.baseline_open)})
+        self.verify_exactly_once()
+
+
+def dice(rate: float, longest: int = 3, horizon: int = 500) -> int:
+    """A seed for the emulator's fault dice (connectors/emulator.py: one roll per served API request) that
+    faults the very first request and never more than `longest` in a row in the first `horizon`, so a
+    transient fault surely fires and surely stays within the connectors' retry attempts."""
+    for seed in range(10_000):
+        rng = random.Random(seed)
+        rolls = [rng.random() < rate for _ in range(horizon)]
+        run = best = 0
+        for hit in rolls:
+            run = run + 1 if hit else 0
+            best = max(best, run)
+        if rolls[0] and best <= longest:
+            return seed
+    raise ValueError(f"no seed for rate {rate}")
+
+
+def _faulted(spec: dict[str, Any], served: int) -> int:
+    """How many of `served` requests the emulator's seeded dice answered with the fault (connectors/emulator.py
+    rolls once per served API request: below rate_429 -> 429, then below rate_429 + rate_5xx -> 5xx)."""
+    if "seed" not in spec:
+        return 0
+    rng = random.Random(int(spec["seed"]))
+    r429, r5xx = float(spec.get("rate_429", 0)), float(spec.get("rate_5xx", 0))
+    return sum(1 for _ in range(served) if rng.random() < r429 + r5xx)
+
+
+@contextlib.contextmanager
+def _environment(drill_env: dict[str, str], cleared: tuple[str, ...]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in (*drill_env, *cleared)}
+    try:
+        for k in cleared:
+            os.environ.pop(k, None)
+        os.environ.update(drill_env)
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_drill(work: Path | None = None, out: TextIO | None = None, keep: bool = False) -> int:
+    """The whole drill; 0 when every promise held, 1 at the first broken one. `work` is kept if given."""
+    out = out or sys.stdout
+    own = work is None
+    work = Path(tempfile.mkdtemp(prefix="revhub-drill-")) if work is None else work
+    work.mkdir(parents=True, exist_ok=True)
+    drill = Drill(work, out)
+    from sync_engine.config import load_config
+
+    example = load_config(ROOT / "config.example.toml")
+    token_vars = tuple(v for v in (sc.token_env for sc in example.systems.values()) if v)
+    env = {SLACK_ENV: f"{drill.receiver.url}/services/T0DRILL/B0DRILL/{SLACK_SECRET}", WEBHOOK_ENV: WEBHOOK_KEY}
+    status = 1
+    try:
+        with _environment(env, ENV_CLEARED + token_vars):
+            drill.run()
+        status = 0
+    except BrokenPromise as exc:
+        print(f"\nBROKEN PROMISE: {exc}", file=out)
+        if drill.last is not None:
+            print(f"  last command: {' '.join(drill.last.argv)} -> exit {drill.last.code}", file=out)
+            tail = "\n".join(drill.last.err.strip().splitlines()[-8:])
+            if tail:
+                print("  its stderr (last lines):\n    " + tail.replace("\n", "\n    "), file=out)
+        print(f"  the drill's world is kept in {work}", file=out)
+        keep = True
+    finally:
+        drill.stop()
+    total = time.monotonic() - drill.t0
+    if status == 0:
+        print("\n== summary ==", file=out)
+        for title, seconds in drill.timings:
+            print(f"  {seconds:5.1f}s  PASS  {title}", file=out)
+        for note in drill.notes:
+            print(f"  note: {note}", file=out)
+        print(f"drill passed: {len(drill.timings)} failure classes, every record present exactly once "
+              f"({total:.1f}s)", file=out)
+    if own and not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m drill.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep", metavar="DIR", help="run in DIR and keep it (config, state.db, seeds)")
+    args = parser.parse_args(argv)
+    return run_drill(Path(args.keep) if args.keep else None, keep=bool(args.keep))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
