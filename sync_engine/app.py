@@ -124,12 +124,12 @@ def open_app(config_path: str | Path | None = None) -> App:
             if (system, obj) not in mappings:
                 known = [o for s, o in mappings if s == system]
                 raise ConfigError(f"no mapping file for {system}.{obj}", file=str(config.path),
-                                  key=f"pipelines.{name}.{which}",
+                                  line=config.line_of(["pipelines", name, which]), key=f"pipelines.{name}.{which}",
                                   hint=did_you_mean(obj, known) or f"add mappings/{system}/{obj.lower()}.toml")
         src, tgt = mappings[(p.source_system, p.source_object)], mappings[(p.target_system, p.target_object)]
         if src.kind != tgt.kind:
             raise ConfigError(f"pipeline maps a {src.kind} ({src.path}) onto a {tgt.kind} ({tgt.path})",
-                              file=str(config.path), key=f"pipelines.{name}",
+                              file=str(config.path), line=config.line_of(["pipelines", name]), key=f"pipelines.{name}",
                               hint="source and target mappings must have the same `canonical` kind")
         plan.check_rules(src, tgt, config.systems)  # who-wins rules name real systems and agree across the pair
     return App(config, mappings, rules)

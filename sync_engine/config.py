@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -32,7 +32,7 @@ class SystemConfig(_Strict):
     base_url: str
     token_env: str | None = None
     token_file: str | None = None
-    timeout: float = Field(30.0, gt=0)
+    timeout: float = Field(30.0, gt=0, allow_inf_nan=False)
     daily_budget: int | None = Field(None, gt=0, description="revhub's cap on API calls per UTC day")
     quota_reserve: int = Field(0, ge=0, description="stop when the vendor reports this many calls left today")
     options: dict[str, Any] = Field(default_factory=dict)
@@ -45,7 +45,7 @@ class StoreConfig(_Strict):
 class PipelineConfig(_Strict):
     source: str = Field(alias="from", description="system.object to read changes from")
     target: str = Field(alias="to", description="system.object to write to")
-    every_minutes: float = Field(5, gt=0)
+    every_minutes: float = Field(5, gt=0, allow_inf_nan=False)
     enabled: bool = True
 
     @field_validator("source", "target")
@@ -93,6 +93,10 @@ class Config:
     alerts: AlertsConfig
     max_attempts: int = 5
     keep_records_days: int = 30
+    source: tomlfile.TomlFile | None = field(default=None, compare=False, repr=False)  # for file:line errors
+
+    def line_of(self, loc: list[str]) -> int | None:
+        return self.source.line_of(loc) if self.source else None
 
     def settings(self, system: str) -> ConnectorSettings:
         """Connector settings with the token resolved from the environment or a secret file."""
@@ -151,6 +155,17 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"unknown pipeline `{name}`", file=str(path), line=f.line_of([str(x) for x in loc]),
                           key=".".join(str(x) for x in loc),
                           hint=tomlfile.did_you_mean(name, pipelines) or "known: " + ", ".join(pipelines))
+    if not (base / model.mappings).is_dir():
+        raise ConfigError(f"mappings folder `{model.mappings}` not found", file=str(path), line=f.line_of(["mappings"]),
+                          key="mappings", hint="the folder holding the mapping files, relative to this file")
+    if model.rules:
+        rules_path = base / model.rules
+        if not rules_path.exists():
+            raise ConfigError(f"rules file `{model.rules}` not found", file=str(path), line=f.line_of(["rules"]),
+                              key="rules", hint="the validation rules file, relative to this file")
+        if not rules_path.is_file():
+            raise ConfigError(f"cannot read the file `{model.rules}`: it is a folder", file=str(path),
+                              line=f.line_of(["rules"]), key="rules", hint="name the rules file inside it")
     store_url = os.environ.get("REVHUB_STORE_URL") or model.store.url
     if store_url.startswith("sqlite:///") and not store_url.startswith("sqlite:////"):
         rel = store_url[len("sqlite:///"):]
@@ -160,7 +175,7 @@ def load_config(path: str | Path) -> Config:
         path=Path(path).resolve(), store_url=store_url, mappings_dir=base / model.mappings,
         rules_file=(base / model.rules) if model.rules else None, systems=dict(model.systems),
         pipelines=pipelines, alerts=model.alerts, max_attempts=model.failures.max_attempts,
-        keep_records_days=model.failures.keep_records_days,
+        keep_records_days=model.failures.keep_records_days, source=f,
     )
 
 
