@@ -21,10 +21,10 @@ from sync_engine.store import Store
 def canonical_key(kind: str, canonical: Mapping[str, Any]) -> str | None:
     """The normalized key of a canonical record, or None when it has none."""
     if kind == "person":
-        email = identity.normalize_email(canonical.get("email"))
-        return email if identity.is_valid_email(email) else None
-    if kind == "company":
-        return identity.registrable_domain(canonical.get("domain") or canonical.get("website"))
+        email = identity.analyze_email(canonical.get("email"))
+        return email.value if email.valid else None
+    if kind == "company":  # a free-mail domain (a sole trader's gmail.com website) is never a company key
+        return identity.company_domain(canonical.get("domain") or canonical.get("website"))
     value = canonical.get("source_key")
     return str(value) if value not in (None, "") else None
 

@@ -295,3 +295,12 @@ def test_results_are_immutable_values() -> None:
 def test_public_api() -> None:
     assert set(identity.__all__) >= {"analyze_email", "analyze_domain", "normalize_email", "is_valid_email",
                                      "registrable_domain", "company_domain_of_email", "EmailOptions"}
+
+
+def test_canonical_keys_never_make_a_free_mail_domain_a_company() -> None:
+    from sync_engine.identify import canonical_key
+
+    assert canonical_key("company", {"website": "https://www.Acme.co.uk/about"}) == "acme.co.uk"
+    assert canonical_key("company", {"website": "http://gmail.com"}) is None
+    assert canonical_key("person", {"email": " Jane.Doe@Acme.COM "}) == "jane.doe@acme.com"
+    assert canonical_key("person", {"email": "jane.doe@"}) is None
