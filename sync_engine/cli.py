@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = with_config(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
 
     p = sub.add_parser("check", help="check config, mapping and rule files; errors name file:line")
+    p.add_argument("--remote", action="store_true",
+                   help="also check every mapped field against the live schema (describe / properties API)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = sub.add_parser("sync", help="run pipelines once (all enabled ones by default)",

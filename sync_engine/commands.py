@@ -29,14 +29,26 @@ def exit_code(reports: list[RunReport]) -> int:
 
 def check(args: argparse.Namespace) -> int:
     app = open_app(args.config)
-    summary = {"ok": True, "config": str(app.config.path), "pipelines": sorted(app.config.pipelines),
-               "mappings": sorted(m.path for m in app.mappings.values()), "rules": len(app.rules)}
+    problems = []
+    if args.remote:
+        from sync_engine.check_remote import check_remote
+        try:
+            problems = check_remote(app)
+        finally:
+            app.close()
+    errors = [p for p in problems if p.severity == "error"]
     if args.json:
-        print(json.dumps(summary))
+        print(json.dumps({"ok": not errors, "remote": args.remote, "config": str(app.config.path),
+                          "pipelines": sorted(app.config.pipelines),
+                          "mappings": sorted(m.path for m in app.mappings.values()), "rules": len(app.rules),
+                          "problems": [p.as_json() for p in problems]}))
     else:
-        print(f"ok: {app.config.path.name}: {len(app.config.pipelines)} pipelines, "
-              f"{len(app.mappings)} mapping files, {len(app.rules)} rules")
-    return EXIT_OK
+        for problem in problems:
+            print(problem.render())
+        print(f"{'ok' if not errors else 'errors'}: {app.config.path.name}: {len(app.config.pipelines)} pipelines, "
+              f"{len(app.mappings)} mapping files, {len(app.rules)} rules"
+              + (f"; remote: {len(errors)} errors, {len(problems) - len(errors)} warnings" if args.remote else ""))
+    return EXIT_USAGE if errors else EXIT_OK
 
 
 def print_table(reports: list[RunReport]) -> None:
