@@ -20,7 +20,7 @@ _RETRY_CODES = frozenset({FailureCode.RATE_LIMITED, FailureCode.REMOTE_UNAVAILAB
 
 
 def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, ConnectorError) and exc.code in _RETRY_CODES
+    return isinstance(exc, ConnectorError) and exc.code in _RETRY_CODES and not getattr(exc, "final", False)
 
 
 class _Wait:

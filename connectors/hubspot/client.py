@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import hubspot
+import urllib3
 from urllib3.util.retry import Retry
 
 from connectors.base import CallCounter, ConnectorSettings
@@ -25,6 +26,20 @@ from connectors.retry import call_with_retry
 class ApiReply:
     status: int
     body: dict[str, Any]
+
+
+def _maybe_delivered(exc: BaseException) -> bool:
+    """A timeout while reading the answer: the request may have been processed (unlike a refused
+    connection, which is safe to retry)."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # the cause chain is short; never loop on a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, urllib3.exceptions.ReadTimeoutError | urllib3.exceptions.ProtocolError):
+            return True
+        reason = getattr(seen, "reason", None)
+        seen = reason if isinstance(reason, BaseException) else (seen.__cause__ or seen.__context__)
+    return False
 
 
 class HubSpotClient:
@@ -74,9 +89,15 @@ class HubSpotClient:
         self.daily = (daily - remaining, daily)
 
     def call(
-        self, kind: Literal["read", "write"], method: Callable[..., Any], *args: Any, **kwargs: Any
+        self, kind: Literal["read", "write"], method: Callable[..., Any], *args: Any, idempotent: bool = True,
+        **kwargs: Any,
     ) -> ApiReply:
-        """Run one API method with retries; each HTTP attempt counts as one call of `kind`."""
+        """Run one API method with retries; each HTTP attempt counts as one call of `kind`.
+
+        `idempotent=False` (batch create): a request that may have reached HubSpot before the answer
+        was lost (a read timeout) is not sent again, or it could create every record twice; the
+        engine's lookup-before-create on the next run finds what the lost request created.
+        """
         attempt = 0
         options = self.settings.options
 
@@ -90,6 +111,8 @@ class HubSpotClient:
                 error = classify(exc, attempt, self.waits)
                 if error is None:
                     raise
+                if not idempotent and _maybe_delivered(exc):
+                    error.final = True  # type: ignore[attr-defined]
                 raise error from exc
             self._note_daily(getattr(resp, "headers", None) or {})
             try:

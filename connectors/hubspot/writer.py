@@ -84,7 +84,8 @@ class Writer:
         api = self.client.api(f"{obj}.batch_api")
         method = api.create if kind == "create" else api.update
         try:
-            reply = self.client.call("write", method, {"inputs": [body for _, body in items]})
+            reply = self.client.call("write", method, {"inputs": [body for _, body in items]},
+                                     idempotent=kind != "create")
         except HubSpotCallError as err:
             if err.remote is None:
                 raise  # not about records: auth, quota, outage
