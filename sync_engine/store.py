@@ -253,26 +253,27 @@ class Store:
             c.execute(delete(cursors).where(cursors.c.pipeline == pipeline))
 
     # --- identity graph -----------------------------------------------------------------------
-    def links(self, system: str, object: str, external_ids: Iterable[str]) -> dict[str, Link]:
-        ids = list(set(external_ids))
-        out: dict[str, Link] = {}
+    def _crosswalk(self, system: str, object: str, column: Any, values: Iterable[Any]) -> list[Link]:
+        """Crosswalk rows of one system object whose `column` is in `values`, in chunks of 500."""
+        wanted = list(set(values))
+        out: list[Link] = []
         with self.begin() as c:
-            for chunk in _chunks(ids, 500):
+            for chunk in _chunks(wanted, 500):
                 rows = c.execute(select(crosswalk).where(
-                    crosswalk.c.system == system, crosswalk.c.object == object, crosswalk.c.external_id.in_(chunk)))
-                for r in rows:
-                    out[r.external_id] = Link(r.entity_id, r.external_id, dict(r.shadow or {}))
+                    crosswalk.c.system == system, crosswalk.c.object == object, column.in_(chunk)))
+                out += [Link(r.entity_id, r.external_id, dict(r.shadow or {})) for r in rows]
         return out
 
+    def links(self, system: str, object: str, external_ids: Iterable[str]) -> dict[str, Link]:
+        """The crosswalk entry of each record id of one system object that has one."""
+        return {link.external_id: link for link in self._crosswalk(system, object, crosswalk.c.external_id,
+                                                                   external_ids)}
+
     def links_of_entities(self, system: str, object: str, entity_ids: Iterable[int]) -> dict[int, Link]:
-        ids = list(set(entity_ids))
+        """The record each entity has in one system object (the first, if a duplicate links two)."""
         out: dict[int, Link] = {}
-        with self.begin() as c:
-            for chunk in _chunks(ids, 500):
-                rows = c.execute(select(crosswalk).where(
-                    crosswalk.c.system == system, crosswalk.c.object == object, crosswalk.c.entity_id.in_(chunk)))
-                for r in rows:
-                    out.setdefault(r.entity_id, Link(r.entity_id, r.external_id, dict(r.shadow or {})))
+        for link in self._crosswalk(system, object, crosswalk.c.entity_id, entity_ids):
+            out.setdefault(link.entity_id, link)
         return out
 
     def entities_by_key(self, kind: str, keys: Iterable[str], create: bool) -> dict[str, int]:

@@ -36,6 +36,10 @@ class World:
         server = getattr(self, system)
         return dict(server.emulator.counts)
 
+    def calls_to(self, system: str, route: str, before: dict[str, int]) -> int:
+        """Requests to one route template since the `before` snapshot of `stats(system)`."""
+        return self.stats(system).get(route, 0) - before.get(route, 0)
+
     def writes(self, system: str, before: dict[str, int] | None = None) -> int:
         """Write requests the system received (search and batch read are POSTs but read nothing)."""
         before = before or {}

@@ -64,11 +64,8 @@ def test_write_calls_are_ceil_of_changed_records_over_batch_size(world: World) -
     app = world.app()
     before = world.stats("salesforce")
     [report] = app.sync(["contacts-hubspot-to-salesforce"])
-    stats = world.stats("salesforce")
-    creates = stats.get("POST /services/data/v{version}/composite/sobjects", 0) - \
-        before.get("POST /services/data/v{version}/composite/sobjects", 0)
-    updates = stats.get("PATCH /services/data/v{version}/composite/sobjects", 0) - \
-        before.get("PATCH /services/data/v{version}/composite/sobjects", 0)
+    creates = world.calls_to("salesforce", "POST /services/data/v{version}/composite/sobjects", before)
+    updates = world.calls_to("salesforce", "PATCH /services/data/v{version}/composite/sobjects", before)
     assert creates == math.ceil(report.records["created"] / 200)
     assert updates == math.ceil(report.records["updated"] / 200)
     assert report.calls["salesforce"]["write"] == creates + updates
@@ -169,11 +166,8 @@ def test_hubspot_write_calls_are_ceil_of_changed_records_over_100(world: World) 
     app.sync(["companies-hubspot-to-salesforce", "companies-salesforce-to-hubspot"])
     before = world.stats("hubspot")
     [report] = app.sync(["contacts-salesforce-to-hubspot"])
-    after = world.stats("hubspot")
-    creates = after.get("POST /crm/v3/objects/{object}/batch/create", 0) - \
-        before.get("POST /crm/v3/objects/{object}/batch/create", 0)
-    updates = after.get("POST /crm/v3/objects/{object}/batch/update", 0) - \
-        before.get("POST /crm/v3/objects/{object}/batch/update", 0)
+    creates = world.calls_to("hubspot", "POST /crm/v3/objects/{object}/batch/create", before)
+    updates = world.calls_to("hubspot", "POST /crm/v3/objects/{object}/batch/update", before)
     assert report.records["created"] > 0
     assert creates == math.ceil(report.records["created"] / 100)
     assert updates == math.ceil(report.records["updated"] / 100)
