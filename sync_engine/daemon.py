@@ -18,6 +18,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from sync_engine.app import App
+from sync_engine.redact import redact
 
 log = logging.getLogger("revhub.daemon")
 
@@ -66,9 +67,24 @@ def _serve_health(metrics: _Metrics, port: int) -> ThreadingHTTPServer:
     return server
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object per line, whatever logged it (our own lines, urllib3's, APScheduler's);
+    personal data and tokens masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
+                               "message": redact(record.getMessage())}
+        if isinstance(getattr(record, "run", None), dict):
+            doc["run"] = record.run
+        if record.exc_info:
+            doc["error"] = redact(self.formatException(record.exc_info))
+        return json.dumps(doc, default=str)
+
+
 def run_daemon(app: App) -> int:
-    logging.basicConfig(level=logging.INFO, format='{"time": "%(asctime)s", "level": "%(levelname)s", '
-                                                   '"logger": "%(name)s", "message": %(message)s}')
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLines())
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     metrics = _Metrics()
     lock = threading.Lock()  # one connector set is shared, so runs are serialised inside a process
 
@@ -83,7 +99,7 @@ def run_daemon(app: App) -> int:
                 metrics.records[(name, k)] += n
             if report.outcome.value in ("succeeded", "partial"):
                 metrics.last_success[name] = time.time()
-        log.info(json.dumps(report.as_json()))
+        log.info("run finished: %s %s", name, report.outcome.value, extra={"run": report.as_json()})
 
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     for name in app.pipeline_names(None):
@@ -91,13 +107,13 @@ def run_daemon(app: App) -> int:
         scheduler.add_job(job, "interval", minutes=minutes, args=[name], id=name, next_run_time=_now())
     port = int(os.environ.get("REVHUB_HEALTH_PORT", "8790"))
     health = _serve_health(metrics, port)
-    log.info(json.dumps(f"daemon started: {len(scheduler.get_jobs())} pipelines; health on :{port}"))
+    log.info("daemon started: %d pipelines; health on :%d", len(scheduler.get_jobs()), port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     scheduler.start()
     stop.wait()
-    log.info(json.dumps("stopping: waiting for the run in flight"))
+    log.info("stopping: waiting for the run in flight")
     scheduler.shutdown(wait=True)
     health.shutdown()
     app.close()

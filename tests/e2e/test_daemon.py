@@ -1,6 +1,7 @@
 """`revhub daemon`: runs the pipelines on schedule, serves /healthz and /metrics, stops cleanly on SIGTERM."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -48,4 +49,7 @@ def test_daemon_syncs_serves_health_and_metrics_and_stops_on_sigterm(world: Worl
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err[-2000:]
-    assert '"message": "stopping' in err
+    lines = [json.loads(line) for line in err.splitlines() if line.strip()]  # every line is JSON
+    assert any(d["message"].startswith("stopping") for d in lines)
+    runs = [d["run"] for d in lines if "run" in d]
+    assert {r["pipeline"] for r in runs} >= {"contacts-hubspot-to-salesforce"}
