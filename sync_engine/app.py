@@ -113,6 +113,29 @@ def _connector(config: Config, system: str) -> Connector:
     return cls(config.settings(system))
 
 
+def _check_sensitivity(config: Config, pipeline: str, src: Mapping_, tgt: Mapping_) -> None:
+    """Refuse a pipeline that would send a tagged field to a system not cleared for its class.
+
+    A field is tagged in either file of the pair (`sensitivity = "revenue"`); each system lists the
+    classes it may receive (`receives = [...]` under [systems.X]; absent means every class).
+    """
+    cleared = config.systems[tgt.system].receives
+    if cleared is None:
+        return
+    for fm in tgt.fields:
+        if not fm.writes:
+            continue
+        tag = src.sensitivity_of(fm.canonical) or tgt.sensitivity_of(fm.canonical)
+        if tag and tag[0] not in cleared:
+            where = next(m for m in (src, tgt) if m.sensitivity_of(fm.canonical) == tag)
+            raise ConfigError(
+                f"pipeline {pipeline} would send `{fm.canonical}` ({tag[0]} data) to {tgt.system}, which is "
+                f"cleared only for: {', '.join(cleared) or 'nothing tagged'}", file=where.path, line=tag[1].line,
+                key=f"{fm.canonical}.sensitivity",
+                hint=f"make `{fm.field}` direction = \"read\" in {tgt.path}, or add \"{tag[0]}\" to "
+                     f"receives under [systems.{tgt.system}] if it really is cleared")
+
+
 def open_app(config_path: str | Path | None = None) -> App:
     """Load and check every file a run depends on; raises ConfigError naming file:line."""
     config = load_config(config_path or default_config_path())
@@ -132,4 +155,5 @@ def open_app(config_path: str | Path | None = None) -> App:
                               file=str(config.path), line=config.line_of(["pipelines", name]), key=f"pipelines.{name}",
                               hint="source and target mappings must have the same `canonical` kind")
         plan.check_rules(src, tgt, config.systems)  # who-wins rules name real systems and agree across the pair
+        _check_sensitivity(config, name, src, tgt)
     return App(config, mappings, rules)

@@ -34,6 +34,7 @@ class SystemConfig(_Strict):
     token_file: str | None = None
     timeout: float = Field(30.0, gt=0, allow_inf_nan=False)
     daily_budget: int | None = Field(None, gt=0, description="revhub's cap on API calls per UTC day")
+    receives: list[str] | None = Field(None, description="sensitivity classes this system is cleared for")
     quota_reserve: int = Field(0, ge=0, description="stop when the vendor reports this many calls left today")
     options: dict[str, Any] = Field(default_factory=dict)
 

@@ -31,6 +31,7 @@ class _FieldModel(BaseModel):
     write: list[Any] = Field(default_factory=list)
     rule: str | None = None  # who wins in a two-way pair: "always salesforce", "set if empty", ...
     owner: str | None = None  # older spelling: owner = "X" is rule = "prefer X unless blank"
+    sensitivity: str | None = None  # e.g. "personal", "revenue", "competitive": who may receive it
 
 
 class _MappingModel(BaseModel):
@@ -52,6 +53,7 @@ class FieldMap:
     owner: Rule | None  # the field's ownership rule (`rule = ...` in the file), if it states one
     ref: str | None  # kind this field links to, when canonical is a reference
     line: int | None
+    sensitivity: str | None = None
 
     @property
     def reads(self) -> bool:
@@ -84,6 +86,10 @@ class Mapping_:
 
     def field_for(self, canonical: str) -> FieldMap | None:
         return next((f for f in self.fields if f.canonical == canonical and f.writes), None)
+
+    def sensitivity_of(self, canonical: str) -> tuple[str, FieldMap] | None:
+        """The sensitivity class this file tags a canonical field with, and the entry that says so."""
+        return next(((f.sensitivity, f) for f in self.fields if f.canonical == canonical and f.sensitivity), None)
 
     def owner_of(self, canonical: str) -> Rule | None:
         return next((f.owner for f in self.fields if f.canonical == canonical and f.owner), None)
@@ -211,7 +217,7 @@ def load_mapping(path: str | Path) -> Mapping_:
         ref = REF_KIND.get(fm.canonical) if fm.canonical in kind.refs else None
         owner = _owner_rule(f, i, fm, compiled)
         compiled.append(FieldMap(fm.field, fm.canonical, fm.direction, steps["read"], steps["write"], owner,
-                                 ref, line))
+                                 ref, line, fm.sensitivity))
     if not any(c.canonical == kind.key for c in compiled):
         raise ConfigError(f"no field maps to `{kind.key}`, the key that identifies a {kind.name}",
                           file=str(path), line=f.line_of(["fields"]), key="fields",

@@ -43,7 +43,7 @@ def test_a_contact_to_be_created_shows_each_mapping_line_and_transform_and_write
         text = (world.root / path).read_text().splitlines()
         assert text[int(line) - 1].strip() == "[[fields]]"
         assert f'field = "{f.source_field}"' in text[int(line)]
-        assert f.sensitivity is None
+        assert f.sensitivity == ("personal" if f.canonical == "email" else None)  # as tagged in the mapping
     by_name = {f.canonical: f for f in rec.fields}
     assert by_name["email"].steps == (Step("normalize_email", normalize_email(by_name["email"].raw)),)
     assert by_name["email"].value == email
@@ -183,4 +183,14 @@ def test_json_and_masking(world: World, tmp_path: Path) -> None:
     masked = json.dumps(as_json(explain(app, HS_TO_SF, email, mask=True)))
     assert email not in masked and f"{email[0]}***@{email.split('@')[1]}" in masked
     assert '"decision": "create"' in masked
+    app.close()
+
+
+def test_explain_shows_each_fields_sensitivity_class(world: World) -> None:
+    app = world.app()
+    opportunity = world.data.salesforce["Opportunity"][0]["Id"]
+    doc = as_json(explain(app, "deals-salesforce-to-hubspot", opportunity))
+    text = json.dumps(doc)
+    assert '"sensitivity": "revenue"' in text
+    assert "[revenue]" in render_text(explain(app, "deals-salesforce-to-hubspot", opportunity))
     app.close()

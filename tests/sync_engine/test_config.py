@@ -118,3 +118,17 @@ def test_misspelt_alert_channel_key_names_its_line(project: Path) -> None:
         load_config(cfg)
     assert exc.value.line == len(cfg.read_text().splitlines())
     assert "did you mean `url_env`" in exc.value.hint
+
+
+def test_a_field_is_never_sent_to_a_system_not_cleared_for_its_class(project: Path) -> None:
+    cfg = project / "config.toml"
+    cfg.write_text(cfg.read_text().replace('[systems.hubspot]\n', '[systems.hubspot]\nreceives = ["personal"]\n'))
+    with pytest.raises(ConfigError) as exc:
+        open_app(cfg)
+    err = exc.value
+    assert "deals-salesforce-to-hubspot" in err.message and "revenue" in err.message
+    assert err.file.endswith("opportunity.toml")
+    lines = Path(err.file).read_text().splitlines()
+    assert lines[err.line - 1] == "[[fields]]" and lines[err.line] == 'field = "Amount"'  # the tagged entry
+    cfg.write_text(cfg.read_text().replace('receives = ["personal"]', 'receives = ["personal", "revenue"]'))
+    open_app(cfg)
