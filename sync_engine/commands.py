@@ -73,7 +73,7 @@ def _print_plan(reports: list[RunReport]) -> None:
             for change in planned.changes:
                 print(f"    {change.field}: {change.old!r} -> {change.new!r}")
             for reason in planned.reasons:
-                print(f"    quarantined: {reason}")
+                print(f"    {reason}" if reason.startswith("warning: ") else f"    quarantined: {reason}")
 
 
 def sync(args: argparse.Namespace) -> int:

@@ -274,6 +274,7 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
 
     # map -> validate
     ready: list[tuple[Record, dict[str, Any], str | None]] = []
+    warnings: dict[str, list[str]] = {}  # `warn` rules: shown in the dry-run preview, never blocking
     for r in sorted(records, key=lambda r: (r.modified_at, r.id)):
         try:
             canonical = ctx.src_map.to_canonical(r, resolve_in)
@@ -297,6 +298,8 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
             quarantine(r, "validate", FailureCode.RECORD_INVALID, reasons)
             continue
         canonical = {k: v for k, v in canonical.items() if k not in verdict.drop_fields}
+        if verdict.warnings:
+            warnings[r.id] = list(verdict.warnings)
         ready.append((r, canonical, key))
 
     # identify
@@ -345,6 +348,7 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
         except RecordError as exc:
             quarantine(r, "plan", exc.code, exc.reasons)
             continue
-        report.note(Planned(r.id, "update" if target_id else "create", target_id, changes))
+        report.note(Planned(r.id, "update" if target_id else "create", target_id, changes,
+                            tuple(f"warning: {w}" for w in warnings.get(r.id, ()))))
         ctx.loader.plan_write(page, entity, target_id, dict(shadow or {}), fields, links, changes, r, canonical)
     return out

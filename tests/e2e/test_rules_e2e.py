@@ -3,6 +3,7 @@ quarantines exactly the deals it names (with its id) until they are fixed at the
 that need the engine (history rules, drop_field, fail_run) do what mappings/README.md promises."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -124,3 +125,17 @@ action = "fail_run"
     assert "deal-name-sanity" in reports[DEALS].message
     assert _hs_deals(world) == {}
     app.close()
+
+
+def test_warn_rules_show_in_the_dry_run_preview_and_do_not_block(world: World,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from sync_engine.cli import main
+
+    rules = world.root / "mappings" / "rules.toml"
+    rules.write_text(rules.read_text() + '\n[[rules]]\nid = "person-title-wanted"\nkind = "person"\n'
+                     'field = "title"\ncheck = "required"\nmessage = "a title helps routing"\naction = "warn"\n')
+    pipeline = "contacts-hubspot-to-salesforce"
+    assert main(["--config", str(world.config), "sync", pipeline, "--dry-run", "--output", "json"]) == 0
+    [run] = json.loads(capsys.readouterr().out)["runs"]
+    warned = [p for p in run["plan"] if any("person-title-wanted" in r for r in p["reasons"])]
+    assert warned and all(p["action"] in ("create", "update") for p in warned)
