@@ -107,6 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask", action="store_true", help="show emails as j***@acme.com")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("duplicates", help="report records inside one system that are the same person or company",
+                       description="Clusters records by normalized email (people) or registrable domain "
+                                   "(companies) and names the rule; look-alikes are listed apart and never "
+                                   "merged. Read-only.")
+    p.add_argument("--system", required=True)
+    p.add_argument("--object", required=True, help="e.g. contacts, companies, Contact, Account")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    p.add_argument("--show-pii", action="store_true", help="show emails and names unmasked")
+
     p = sub.add_parser("purge", help="erase a person from revhub's own store (not from the CRMs)",
                        description="Deletes the person's identity, crosswalk links (with the values revhub "
                                    "kept of them) and failure rows from revhub's state store. The CRMs are "
@@ -149,7 +160,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     handler = {"check": commands.check, "sync": commands.sync, "status": commands.status,
                "failures": commands.failures, "daemon": commands.daemon, "emulator": commands.emulator,
-               "demo": commands.demo, "purge": commands.purge, "explain": commands.explain}[args.command]
+               "demo": commands.demo, "purge": commands.purge, "explain": commands.explain,
+               "duplicates": commands.duplicates}[args.command]
     return int(handler(args))
 
 

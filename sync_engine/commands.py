@@ -233,6 +233,23 @@ def explain(args: argparse.Namespace) -> int:
     return EXIT_OK if expl.found else EXIT_RECORDS_FAILED
 
 
+def duplicates(args: argparse.Namespace) -> int:
+    from sync_engine.duplicates import find_duplicates, render_csv, render_json, render_text
+    from sync_engine.errors import ConnectorError
+
+    app = open_app(args.config)
+    try:
+        report = find_duplicates(app, args.system, args.object)
+    except ConnectorError as exc:
+        _err(f"error: {exc.code.value}: {exc.message} (runbook: {exc.code.runbook})")
+        return EXIT_STOPPED
+    finally:
+        app.close()
+    render = render_json if args.json else render_csv if args.csv else render_text
+    print(render(report, show_pii=args.show_pii), end="" if args.csv else "\n")
+    return EXIT_OK  # a report: 0 whether or not duplicates were found
+
+
 def purge(args: argparse.Namespace) -> int:
     from sync_engine.identity import normalize_email
     from sync_engine.redact import redact
