@@ -69,3 +69,22 @@ def match_in_target(target: Connector, mapping: Mapping_, kind: str, keys: Mappi
         if entity is not None and entity not in found:
             found[entity] = (record.id, canonical)
     return found
+
+
+def link_to_accounts(store: Store, people: list[dict[str, Any]]) -> None:
+    """Lead-to-account: a person the source links to no company gets the company of their email's
+    registrable domain, when revhub knows one (free-mail and ISP domains never). One query a page.
+    """
+    wanted = {}
+    for person in people:
+        if person.get("company") is None:
+            domain = identity.company_domain_of_email(identity.normalize_email(person.get("email")))
+            if domain:
+                wanted[id(person)] = domain
+    if not wanted:
+        return
+    known = store.entities_by_key("company", set(wanted.values()), create=False)
+    for person in people:
+        domain = wanted.get(id(person))
+        if domain in known:
+            person["company"] = known[domain]

@@ -275,12 +275,15 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
     # map -> validate
     ready: list[tuple[Record, dict[str, Any], str | None]] = []
     warnings: dict[str, list[str]] = {}  # `warn` rules: shown in the dry-run preview, never blocking
+    mapped: list[tuple[Record, dict[str, Any]]] = []
     for r in sorted(records, key=lambda r: (r.modified_at, r.id)):
         try:
-            canonical = ctx.src_map.to_canonical(r, resolve_in)
+            mapped.append((r, ctx.src_map.to_canonical(r, resolve_in)))
         except RecordError as exc:
             quarantine(r, "map", exc.code, exc.reasons)
-            continue
+    if kind == "person":
+        identify.link_to_accounts(ctx.store, [c for _r, c in mapped])
+    for r, canonical in mapped:
         link = src_links.get(r.id)
         if link and plan.unchanged(canonical, link.shadow):
             report.records["unchanged"] += 1

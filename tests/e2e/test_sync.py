@@ -209,3 +209,21 @@ def test_dry_run_json_and_csv_list_each_change_and_predict_the_write_calls(
     [app_run] = world.app().sync([pipeline])  # and the real run does what the preview said
     assert app_run.records["created"] == run["records"]["created"]
     assert app_run.calls["salesforce"]["write"] == expected
+
+
+def test_a_person_without_a_company_is_linked_to_the_account_of_their_email_domain(world: World) -> None:
+    app = world.app()
+    app.sync(["companies-hubspot-to-salesforce", "companies-salesforce-to-hubspot"])
+    domain = next(d for d, ids in world.data.truth["companies"].items() if ids["salesforce"])
+    stamp = "2026-02-01T00:00:00.000Z"
+    contact = {"createdAt": stamp, "updatedAt": stamp, "archived": False}
+    world.hubspot.emulator.seed({"contacts": [
+        {**contact, "id": "990101", "properties": {"email": f"new.hire@{domain}", "lastname": "Hire",
+                                                   "lastmodifieddate": stamp}},
+        {**contact, "id": "990102", "properties": {"email": "solo.founder@gmail.com", "lastname": "Founder",
+                                                   "lastmodifieddate": stamp}}]})
+    app.sync(["contacts-hubspot-to-salesforce"])
+    sf = {r["Email"]: r for r in world.dump("salesforce", "Contact") if r.get("Email")}
+    assert sf[f"new.hire@{domain}"]["AccountId"] == world.data.truth["companies"][domain]["salesforce"]
+    assert sf["solo.founder@gmail.com"]["AccountId"] is None, "free-mail never picks a company"
+    app.close()
