@@ -9,7 +9,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -179,5 +179,3 @@ def load_config(path: str | Path) -> Config:
         keep_records_days=model.failures.keep_records_days, source=f,
     )
 
-
-Direction = Literal["in", "out", "both"]
