@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from connectors.errors import RemoteError
+from connectors.errors import ConnectorError, FailureCode, RemoteError
 
-__all__ = ["CallCounter", "Connector", "ConnectorSettings", "FieldSchema", "Links", "ObjectSchema", "ObjectSpec",
-           "Record", "Secret", "WriteOp", "WriteResult"]
+__all__ = ["CallCounter", "Connector", "ConnectorSettings", "FieldSchema", "Links", "Merge", "ObjectSchema",
+           "ObjectSpec", "Record", "Secret", "WriteOp", "WriteResult"]
 
 Links = Mapping[str, tuple[str, ...]]
 
@@ -75,12 +75,16 @@ class WriteOp:
 
     `ref` is the caller's correlation key, echoed in the `WriteResult`.
     `links` asks for associations to be created (object name -> ids of that object).
+    `upsert` (creates only) names a unique field of `fields` (a HubSpot unique property, a Salesforce
+    external id): the connector then creates-or-updates by it, so a retried create, a rerun after a
+    crash or a second worker creating the same record never makes a twin (docs/decisions.md 14).
     """
 
     ref: str
     id: str | None
     fields: Mapping[str, Any]
     links: Links = field(default_factory=dict)
+    upsert: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +117,20 @@ class FieldSchema:
 class ObjectSchema:
     object: str
     fields: Mapping[str, FieldSchema]
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """A merge done inside the system: `loser_ids` were folded into `survivor_id` at `merged_at`.
+
+    HubSpot lists the absorbed ids on the survivor (`hs_merged_object_ids`); Salesforce keeps each
+    loser in the recycle bin with `MasterRecordId` naming the survivor.
+    """
+
+    object: str
+    survivor_id: str
+    loser_ids: tuple[str, ...]
+    merged_at: datetime
 
 
 @dataclass(slots=True)
@@ -179,6 +197,23 @@ class Connector(ABC):
     def api_usage(self) -> tuple[int, int] | None:
         """(used, max) of the system's daily API allocation as the vendor last reported it, or None."""
         return None
+
+    def merges(self, object: str, since: datetime | None) -> list[Merge]:
+        """Merges done inside the system whose survivor changed at or after `since`, oldest first.
+
+        Optional: a system that cannot report merges returns none, and the engine then only sees the
+        loser disappear. Losers are never read again by `read`, which is why the engine asks here.
+        """
+        return []
+
+    def merge(self, object: str, survivor_id: str, loser_id: str, fields: Mapping[str, Any] | None = None) -> str:
+        """Merge `loser_id` into `survivor_id`, first setting `fields` (native names) on the survivor.
+
+        Returns the id the system says survived: HubSpot may give the survivor a new id, so callers
+        store the returned id, never the one they asked for. Raises `ConnectorError`
+        (CONFIG_ERROR when the system has no merge).
+        """
+        raise ConnectorError(FailureCode.CONFIG_ERROR, f"{self.system} has no merge for {object}")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -8,10 +8,19 @@ and answers in the vendor's own shapes. This module adds what every emulator sha
 - `POST /__emulator__/seed`    -> records in the system's native JSON shape ({"<object>": [records]})
 - `GET  /__emulator__/dump/<object>` -> every record of that object, native shape
 - `POST /__emulator__/faults`  -> {"rate_429": 0..1, "rate_5xx": 0..1, "latency_ms": int,
-                                   "expire_tokens": true | [tokens], "seed": int}
+                                   "expire_tokens": true | [tokens], "seed": int,
+                                   "revoke_tokens": true | [tokens], "restore_tokens": true | [tokens],
+                                   "lose_write_answers": int, "lost_answer_ms": int}
 
 Auth works like a sandbox: any non-empty bearer token is accepted unless a fixed token was given;
-a token expired through `faults` is refused with the vendor's own answer.
+a token expired through `faults` is refused with the vendor's own answer for an expired token, a
+revoked one with its answer for a token that is no good (HubSpot tells them apart, Salesforce does
+not), and `restore_tokens` makes them good again: the "token fixed" step of an on-call drill.
+
+`lose_write_answers: N` loses the answer of the next N write requests (search and batch reads are not
+writes): the write is applied, then the answer is held `lost_answer_ms` (default 2000) and the
+connection closed without one, so a client with a shorter timeout sees a read timeout for a request
+the vendor did carry out, which is the case that must not become a duplicate create.
 """
 from __future__ import annotations
 
@@ -99,6 +108,11 @@ class Faults:
     rate_5xx: float = 0.0
     latency_ms: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(0))
+    lose_write_answers: int = 0  # the next N write requests are applied, their answers lost
+    lost_answer_ms: int = 2000  # how long a lost answer keeps the client waiting before the connection drops
+
+
+LOST_ANSWER = -1  # `Response.status` of an answer the server must not send (see `lose_write_answers`)
 
 
 class Emulator(ABC):
@@ -115,6 +129,7 @@ class Emulator(ABC):
         self.faults = Faults()
         self.seen_tokens: set[str] = set()
         self.expired_tokens: set[str] = set()
+        self.revoked_tokens: set[str] = set()
         self.page_size = page_size
         self.register_routes()
 
@@ -143,6 +158,12 @@ class Emulator(ABC):
 
     @abstractmethod
     def error_unavailable(self) -> Response: ...
+
+    def is_write(self, route: Route) -> bool:
+        """Whether a request to `route` changes data (a lost answer then means a write that happened).
+        POSTs that only read (search, batch read) are not writes; an emulator overrides this for others."""
+        return route.method in ("POST", "PATCH", "PUT", "DELETE") and not route.template.endswith(
+            ("/search", "/batch/read"))
 
     def decorate(self, request: Request, response: Response) -> None:  # noqa: B027 - optional hook, no-op
         """Add headers every vendor response carries (rate-limit and usage headers)."""
@@ -176,6 +197,7 @@ class Emulator(ABC):
             self.counts.clear()
             self.faults = Faults()
             self.expired_tokens.clear()
+            self.revoked_tokens.clear()
             self.seen_tokens.clear()
 
     def handle(self, request: Request) -> Response:
@@ -198,6 +220,13 @@ class Emulator(ABC):
     def _serve(self, route: Route, request: Request) -> Response:
         response = self._auth(request) or self._answer(route, request)
         self.decorate(request, response)
+        if response.status < 300 and self.is_write(route):
+            with self.lock:
+                lose = self.faults.lose_write_answers > 0
+                if lose:
+                    self.faults.lose_write_answers -= 1
+            if lose:
+                return Response(LOST_ANSWER, {"held_ms": self.faults.lost_answer_ms})
         return response
 
     def _answer(self, route: Route, request: Request) -> Response:
@@ -224,6 +253,8 @@ class Emulator(ABC):
             return self.error_unauthorized(expired=False)
         if token in self.expired_tokens:
             return self.error_unauthorized(expired=True)
+        if token in self.revoked_tokens:
+            return self.error_unauthorized(expired=False)
         if self.fixed_token is not None and token != self.fixed_token:
             return self.error_unauthorized(expired=False)
         with self.lock:
@@ -257,15 +288,28 @@ class Emulator(ABC):
         f.rate_429 = float(spec.get("rate_429", f.rate_429))
         f.rate_5xx = float(spec.get("rate_5xx", f.rate_5xx))
         f.latency_ms = int(spec.get("latency_ms", f.latency_ms))
+        f.lose_write_answers = int(spec.get("lose_write_answers", f.lose_write_answers))
+        f.lost_answer_ms = int(spec.get("lost_answer_ms", f.lost_answer_ms))
         if "seed" in spec:
             f.rng = random.Random(int(spec["seed"]))
-        expire = spec.get("expire_tokens")
-        if expire is True:
-            self.expired_tokens |= self.seen_tokens
-        elif isinstance(expire, list):
-            self.expired_tokens |= {str(t) for t in expire}
+        self.expired_tokens |= self._tokens(spec.get("expire_tokens"))
+        self.revoked_tokens |= self._tokens(spec.get("revoke_tokens"))
+        restore = spec.get("restore_tokens")
+        if restore is True:
+            self.expired_tokens.clear()
+            self.revoked_tokens.clear()
+        else:
+            self.expired_tokens -= self._tokens(restore)
+            self.revoked_tokens -= self._tokens(restore)
         return {"rate_429": f.rate_429, "rate_5xx": f.rate_5xx, "latency_ms": f.latency_ms,
-                "expired_tokens": len(self.expired_tokens)}
+                "expired_tokens": len(self.expired_tokens), "revoked_tokens": len(self.revoked_tokens),
+                "lose_write_answers": f.lose_write_answers, "lost_answer_ms": f.lost_answer_ms}
+
+    def _tokens(self, spec: Any) -> set[str]:
+        """`true`: every token seen so far; a list: those tokens; anything else: none."""
+        if spec is True:
+            return set(self.seen_tokens)
+        return {str(t) for t in spec} if isinstance(spec, list) else set()
 
 
 def _bearer(headers: dict[str, str]) -> str:
@@ -292,6 +336,10 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 response = emulator.handle(request)
             except Exception as exc:  # an emulator bug must answer 500, not hang the client
                 response = Response(500, {"message": f"emulator error: {exc!r}"})
+            if response.status == LOST_ANSWER:  # the write happened; its answer never arrives
+                time.sleep(int(response.body["held_ms"]) / 1000)
+                self.close_connection = True
+                return
             if isinstance(response.body, bytes | str):
                 payload = response.body.encode() if isinstance(response.body, str) else response.body
                 ctype = response.headers.pop("Content-Type", "text/plain")

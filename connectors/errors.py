@@ -36,6 +36,11 @@ class FailureCode(str, Enum):  # noqa: UP042 - StrEnum would change str() from "
     MAPPING_ERROR = "MAPPING_ERROR"
     CONFIG_ERROR = "CONFIG_ERROR"
     UNKNOWN = "UNKNOWN"
+    # Run health, raised by the alert monitors rather than by a record (no failure row carries them).
+    RUN_STUCK = "RUN_STUCK"
+    RUN_SLOW = "RUN_SLOW"
+    FAILURE_RATE_HIGH = "FAILURE_RATE_HIGH"
+    FAILURES_DEAD = "FAILURES_DEAD"
 
     @property
     def retryable(self) -> bool:
@@ -48,6 +53,8 @@ class FailureCode(str, Enum):  # noqa: UP042 - StrEnum would change str() from "
 
     @property
     def severity(self) -> Severity:
+        if self in _RUN_HEALTH:
+            return _RUN_HEALTH[self]
         if self in _FATAL:
             return Severity.CRITICAL
         return Severity.WARNING if self.retryable else Severity.INFO
@@ -61,6 +68,13 @@ _RETRYABLE = frozenset({
     FailureCode.RATE_LIMITED, FailureCode.REMOTE_UNAVAILABLE, FailureCode.NETWORK,
     FailureCode.LOCK_CONTENTION, FailureCode.AUTH_EXPIRED, FailureCode.RECORD_NOT_FOUND,
 })
+# Run-health codes carry no record, so retryable/fatal say nothing about them: each has its own severity.
+_RUN_HEALTH: dict[FailureCode, Severity] = {
+    FailureCode.RUN_STUCK: Severity.CRITICAL,
+    FailureCode.RUN_SLOW: Severity.WARNING,
+    FailureCode.FAILURE_RATE_HIGH: Severity.WARNING,
+    FailureCode.FAILURES_DEAD: Severity.WARNING,
+}
 _FATAL = frozenset({
     FailureCode.AUTH_EXPIRED, FailureCode.AUTH_INVALID, FailureCode.PERMISSION_DENIED,
     FailureCode.DAILY_QUOTA_EXHAUSTED, FailureCode.CONFIG_ERROR, FailureCode.SCHEMA_DRIFT,

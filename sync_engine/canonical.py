@@ -20,7 +20,7 @@ KINDS: dict[str, Kind] = {
         "domain", "name", "website", "industry", "employees", "phone", "owner"})),
     "deal": Kind("deal", "source_key", frozenset({
         "source_key", "name", "amount", "stage", "close_date", "company", "contact", "pipeline", "deal_type",
-        "owner"}), refs=frozenset({"company", "contact"})),
+        "owner", "amount_change_reason", "activity_count"}), refs=frozenset({"company", "contact"})),
 }
 
 # Which kind a reference field points at.

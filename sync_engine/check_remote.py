@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from connectors.base import FieldSchema, ObjectSchema
-from sync_engine import tomlfile
+from sync_engine import stages, tomlfile
 from sync_engine.app import App
 from sync_engine.errors import ConfigError, ConnectorError, FailureCode, RecordError
 from sync_engine.mapping import LINK_PREFIX, FieldMap, Mapping_
@@ -51,7 +51,7 @@ CANONICAL_TYPES: dict[str, str] = {
     "domain": "text", "name": "text", "website": "text", "source_key": "text",
     "lifecycle_stage": "choice", "industry": "choice", "stage": "choice", "pipeline": "choice",
     "deal_type": "choice", "employees": "number", "amount": "number", "close_date": "date",
-    "company": "ref", "contact": "ref", "owner": "owner",
+    "company": "ref", "contact": "ref", "owner": "owner", "amount_change_reason": "text", "activity_count": "number",
 }
 # Vendor field type -> family (Salesforce A12 `type`; HubSpot B11 property `type`).
 TARGET_TYPES: dict[str, str] = {
@@ -130,7 +130,25 @@ def check_remote(app: App) -> list[Problem]:
             continue
         checker = _MappingCheck(mapping, schema, vendor, app.rules, _rules_name(app))
         problems += checker.run(reads="source" in used_as, writes="target" in used_as)
+        if mapping.stages is not None:
+            problems += _check_stage_map(mapping, connectors[system], vendor)
     return sorted(problems, key=lambda p: (p.file, p.line or 0, p.severity != "error", p.key))
+
+
+def _check_stage_map(mapping: Mapping_, connector: Any, vendor: str) -> list[Problem]:
+    """mappings/stages.toml against the live pipelines: HubSpot's pipelines API, Salesforce's record types
+    and the StageNames each allows (UI API picklist values per record type)."""
+    assert mapping.stages is not None
+    live_of = getattr(connector, "pipeline_stages", None)
+    if live_of is None:
+        return []
+    try:
+        live = live_of(mapping.object)
+    except ConnectorError as exc:
+        return [Problem(mapping.stages.path, None, "pipelines", "error", f"could not read {_vendor(vendor)}'s "
+                        f"pipelines: {exc.code.value}: {exc.message}", f"follow {exc.code.runbook}")]
+    return [Problem(mapping.stages.path, p.line, p.key, "error", p.message, p.hint)
+            for p in stages.check_live(mapping.stages, mapping.system, _vendor(vendor), live)]
 
 
 def _vendor(connector: str) -> str:
@@ -176,6 +194,9 @@ class _MappingCheck:
         for i, f in enumerate(self.m.fields):
             if f.field.startswith(LINK_PREFIX) or (self.vendor == "salesforce" and f.field == "Id"):
                 continue
+            rel = self._field(f.field.partition(".")[0] + "Id") if "." in f.field else None
+            if self.m.stages is not None and rel is not None and rel.type == "reference":
+                continue  # a parent's field (RecordType.DeveloperName): the stage map check covers it
             target = self._field(f.field)
             if target is None:
                 self._add(["fields", i], f"fields[{i}].field", "error", f"`{f.field}` is not a field of "
@@ -286,7 +307,7 @@ class _MappingCheck:
             if verdict == _NO:
                 return
         produced, open_ended = self._produced(i, f)
-        if family == "choice" and target.picklist:
+        if family == "choice" and target.picklist and not (self.m.stages and f.canonical in ("stage", "pipeline")):
             self._check_picklist(i, f, target, produced, open_ended)
         if family == "text" and target.length:
             self._check_length(i, f, target, produced, open_ended)

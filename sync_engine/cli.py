@@ -22,6 +22,7 @@ examples:
   revhub sync contacts-hubspot-to-salesforce --json
   revhub failures list --code RECORD_INVALID
   revhub explain contacts-hubspot-to-salesforce jane@acme.com
+  revhub mappings diff --base main          records a mapping change would write differently
   revhub emulator start --system hubspot    a local HubSpot for trying things out
   revhub demo                               emulators + sample data + every pipeline once
 
@@ -63,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "write it to the target. Quarantined records are reported, not failures.")
     p.add_argument("pipelines", nargs="*", metavar="PIPELINE", help="pipeline names from the config")
     p.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
-    p.add_argument("--full", action="store_true", help="ignore the saved cursor and read everything again")
+    p.add_argument("--full", action="store_true",
+                   help="read everything again and compare each record with what the target holds, even one "
+                        "unchanged at its source (the first run after a mapping edit does this by itself)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout (see README, Contracts)")
     p.add_argument("--output", choices=["text", "json", "csv"], default="text",
                    help="with --dry-run: every planned record and field change as text, JSON or CSV")
@@ -86,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     selection(fl, ids=False)
     fl.add_argument("--status", default="open", choices=["open", "dead", "resolved", "ignored", "all"])
     fs = fsub.add_parser("show", help="one failure in full: reasons, attempts, runbook, the record's key")
-    fs.add_argument("id", type=int)
+    fs.add_argument("id", type=int, nargs="?", help="the failure's id, from `revhub failures list`")
+    fs.add_argument("--email", help="every failure about this person (matched through [privacy]'s hash key)")
     fs.add_argument("--json", action="store_true")
     fr = fsub.add_parser("retry", help="replay exactly the selected failures now (open and dead ones)",
                          description="Replays the selected failures through their pipelines: after fixing "
@@ -117,6 +121,41 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")
     p.add_argument("--show-pii", action="store_true", help="show emails and names unmasked")
+
+    p = sub.add_parser("mappings", help="review a change to the mapping and rule files (mappings diff --base REV)")
+    msub = with_config(p.add_subparsers(dest="action", required=True, metavar="ACTION"))
+    md = msub.add_parser(
+        "diff", help="which records a mapping or rule change would write differently, hold back or re-route",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Reads each pipeline's source records once and runs them through the mapping folder and "
+                    "rules file\nas they were at git revision REV and as they are now (map -> validate -> the "
+                    "fields a write\nwould send). Lists per record: fields whose written value changes (old -> "
+                    "new), changes in\nwhether it is held back (with the rule ids), and owner changes. Writes "
+                    "nothing: not to the\nsystems, not to revhub's store.",
+        epilog="examples:\n"
+               "  revhub mappings diff --base main                 every enabled pipeline, against main\n"
+               "  revhub mappings diff --base HEAD~1 contacts-hubspot-to-salesforce --limit 10\n"
+               "  revhub mappings diff --base origin/main --json   for CI; exit 1 means records would change\n"
+               "\nnot simulated: what revhub already synced (echoes, transition/change rules); who-wins rule "
+               "changes\nare listed per pipeline."
+               "\nexit codes: 0 no differences, 1 differences found, 2 usage or config error (a broken file "
+               "names\nfile:line; an old one as REV:path), 3 a source could not be read")
+    md.add_argument("pipelines", nargs="*", metavar="PIPELINE", help="pipeline names (default: every enabled one)")
+    md.add_argument("--base", required=True, metavar="REV", help="the git revision to compare with: main, HEAD~1, "
+                                                                 "a tag or a commit")
+    md.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    md.add_argument("--limit", type=int, default=50, metavar="N",
+                    help="list at most N records per pipeline (default 50; the counts cover all)")
+
+    p = sub.add_parser("merge", help="merge duplicates inside one system (only with [merge.<system>] enabled)",
+                       description="Merges each cluster `revhub duplicates` finds, and the duplicates runs "
+                                   "recorded after following a merge made in another CRM: the survivor is "
+                                   "picked by the configured survivorship, its fields filled by the per-field "
+                                   "overrides, one audit row per merge. --dry-run previews.")
+    p.add_argument("--system", required=True)
+    p.add_argument("--object", required=True, help="e.g. contacts, companies, Contact, Account")
+    p.add_argument("--dry-run", action="store_true", help="show the merges and survivors; merge nothing")
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("purge", help="erase a person from revhub's own store (not from the CRMs)",
                        description="Deletes the person's identity, crosswalk links (with the values revhub "
@@ -161,7 +200,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     handler = {"check": commands.check, "sync": commands.sync, "status": commands.status,
                "failures": commands.failures, "daemon": commands.daemon, "emulator": commands.emulator,
                "demo": commands.demo, "purge": commands.purge, "explain": commands.explain,
-               "duplicates": commands.duplicates}[args.command]
+               "duplicates": commands.duplicates, "mappings": commands.mappings,
+               "merge": commands.merge}[args.command]
     return int(handler(args))
 
 

@@ -162,7 +162,12 @@ def failures(args: argparse.Namespace) -> int:
     from connectors.errors import FailureCode
 
     app = open_app(args.config)
+    if args.action == "show" and getattr(args, "email", None):
+        return _show_about(app, args.email, args.json)
     if args.action == "show":
+        if args.id is None:
+            _err("give a failure id (see `revhub failures list`) or --email ADDRESS")
+            return EXIT_USAGE
         rows = app.store.failures(ids=[args.id], status=None)
         if not rows:
             _err(f"no failure #{args.id}: see `revhub failures list --status all`")
@@ -216,6 +221,35 @@ def failures(args: argparse.Namespace) -> int:
     return exit_code(reports) if reports else EXIT_OK
 
 
+def _show_about(app: Any, email: str, as_json: bool) -> int:
+    """`failures show --email ADDRESS`: every failure about one person, for whoever holds the hash key.
+
+    Rows carry emails masked or as `email#<HMAC>` tokens (`[privacy]`); the address typed here is hashed
+    with this process's key the same way, and also looked for in the records revhub kept for replay.
+    """
+    from connectors.errors import FailureCode
+    from sync_engine import redact
+
+    wanted = email.strip().lower()
+    if "@" not in wanted:
+        _err("give an email address: revhub failures show --email jane@acme.com")
+        return EXIT_USAGE
+    policy = redact.policy()
+    token = redact.email_token(wanted, policy.key) if policy.emails == "hash" else None
+    rows = [f for f in app.store.failures(status=None)
+            if (token and token in json.dumps([f["message"], f["reasons"]]))
+            or (f["payload"] and wanted in json.dumps(f["payload"]).lower())]
+    if as_json:
+        print(json.dumps({"token": token, "failures": [_failure_json(f) for f in rows]}, default=str))
+        return EXIT_OK
+    for f in rows:
+        print(f"#{f['id']} {f['pipeline']} {f['system']}.{f['object']} {f['record_id']} {f['code']} "
+              f"({f['status']}, attempt {f['attempts']}): {f['message']}")
+        print(f"    runbook: {FailureCode(f['code']).runbook}  replay: revhub failures retry {f['id']}")
+    print(f"{len(rows)} failure(s) about {token or redact.redact(wanted)}")
+    return EXIT_OK
+
+
 def explain(args: argparse.Namespace) -> int:
     from sync_engine.errors import ConnectorError
     from sync_engine.explain import as_json, render_text
@@ -234,12 +268,13 @@ def explain(args: argparse.Namespace) -> int:
 
 
 def duplicates(args: argparse.Namespace) -> int:
-    from sync_engine.duplicates import find_duplicates, render_csv, render_json, render_text
+    from sync_engine.duplicates import find_duplicates, render_csv, render_json, render_text, with_pending_merges
     from sync_engine.errors import ConnectorError
 
     app = open_app(args.config)
     try:
-        report = find_duplicates(app, args.system, args.object)
+        report = with_pending_merges(find_duplicates(app, args.system, args.object,
+                                                     options=app.config.identity.email_options()), app.store)
     except ConnectorError as exc:
         _err(f"error: {exc.code.value}: {exc.message} (runbook: {exc.code.runbook})")
         return EXIT_STOPPED
@@ -248,6 +283,54 @@ def duplicates(args: argparse.Namespace) -> int:
     render = render_json if args.json else render_csv if args.csv else render_text
     print(render(report, show_pii=args.show_pii), end="" if args.csv else "\n")
     return EXIT_OK  # a report: 0 whether or not duplicates were found
+
+
+def mappings(args: argparse.Namespace) -> int:
+    """`mappings diff --base REV`: exit 0 no differences, 1 differences (docs/decisions.md), 2, 3 as usual."""
+    from sync_engine.errors import ConnectorError
+    from sync_engine.mappings_diff import EXIT_DIFFERENCES, as_json, diff_mappings, render_text
+
+    if args.limit < 0:
+        _err("--limit takes a number of records, 0 or more")
+        return EXIT_USAGE
+    app = open_app(args.config)
+    try:
+        result = diff_mappings(app, args.base, args.pipelines or None)
+    except ConnectorError as exc:
+        _err(f"error: {exc.code.value}: {exc.message} (runbook: {exc.code.runbook})")
+        return EXIT_STOPPED
+    finally:
+        app.close()
+    print(json.dumps(as_json(result, args.limit), default=str) if args.json else render_text(result, args.limit))
+    return EXIT_DIFFERENCES if result.differs else EXIT_OK
+
+
+def merge(args: argparse.Namespace) -> int:
+    """`revhub merge`: write-back of duplicate merges (sync_engine/merge.py); exit 1 if a merge failed."""
+    from sync_engine.duplicates import find_duplicates
+    from sync_engine.errors import ConnectorError
+    from sync_engine.merge import write_back
+
+    app = open_app(args.config)
+    try:
+        clusters = find_duplicates(app, args.system, args.object).clusters
+        report = write_back(app.config, app.store, app.connectors, app.mappings, clusters, args.system,
+                            args.object, dry_run=args.dry_run)
+    except ConnectorError as exc:
+        _err(f"error: {exc.code.value}: {exc.message} (runbook: {exc.code.runbook})")
+        return EXIT_STOPPED
+    finally:
+        app.close()
+    if args.json:
+        print(json.dumps(report.as_json()))
+    else:
+        verb = "would merge" if report.dry_run else "merged"
+        for plan in report.plans:
+            state = f"failed: {plan.error}" if plan.error else verb
+            print(f"{args.system}.{args.object}: {', '.join(plan.loser_ids)} -> {plan.survivor_id} "
+                  f"(rule: {plan.rule}; fields: {', '.join(plan.fields) or 'none'}) {state}")
+        print(f"{len(report.plans) - report.failed} {verb}, {report.failed} failed")
+    return EXIT_RECORDS_FAILED if report.failed else EXIT_OK
 
 
 def purge(args: argparse.Namespace) -> int:

@@ -9,15 +9,17 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.base import ConnectorSettings, Secret
-from sync_engine import tomlfile
+from sync_engine import redact, tomlfile
 from sync_engine.alerts.config import AlertsConfig
-from sync_engine.errors import ConfigError
+from sync_engine.errors import ConfigError, ConnectorError
+from sync_engine.identity import EmailOptions
+from sync_engine.survivorship import MergeConfig
 
 _CHANNEL_TAGS = frozenset({"slack", "pagerduty", "email", "webhook"})
 EMULATOR_TOKEN = "local-emulator"  # noqa: S105 - a placeholder sent only to loopback emulators, never a secret
@@ -62,14 +64,39 @@ class FailuresConfig(_Strict):
     keep_records_days: int = Field(30, ge=1, description="days a closed failure keeps its record")
 
 
+class IdentityConfig(_Strict):
+    """`[identity]`: how far two emails may differ and still be one person, and lead-to-account ties."""
+
+    fold_plus_tags: bool = Field(False, description="jane+news@acme.com is jane@acme.com")
+    fold_gmail_dots: bool = Field(False, description="j.ane@gmail.com is jane@gmail.com; googlemail is gmail")
+    account_tie_break: list[Literal["owner_present", "customer", "recent_activity", "size"]] = Field(
+        default_factory=lambda: ["owner_present", "customer", "recent_activity", "size"],
+        description="which of several accounts sharing a person's email domain wins, first rule first")
+
+    def email_options(self) -> EmailOptions:
+        return EmailOptions(fold_plus_tags=self.fold_plus_tags, fold_gmail_dots=self.fold_gmail_dots)
+
+
+class PrivacyConfig(_Strict):
+    """`[privacy]`: how emails appear in failure rows, alerts and logs (sync_engine/redact.py)."""
+
+    email_in_failures: Literal["mask", "hash"] = Field(
+        "mask", description="mask: j***@acme.com; hash: email#<HMAC-SHA256>, the same for the same person")
+    hash_key_env: str | None = Field("REVHUB_EMAIL_HASH_KEY", description="variable holding the HMAC key")
+    hash_key_file: str | None = Field(None, description="or a secret file holding it")
+
+
 class FileConfig(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     failures: FailuresConfig = Field(default_factory=FailuresConfig)
     mappings: str = "mappings"
     rules: str | None = None
     systems: dict[str, SystemConfig]
     pipelines: dict[str, PipelineConfig]
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    merge: dict[str, MergeConfig] = Field(default_factory=dict, description="merge write-back per system")
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +121,8 @@ class Config:
     alerts: AlertsConfig
     max_attempts: int = 5
     keep_records_days: int = 30
+    merge: dict[str, MergeConfig] = field(default_factory=dict)  # [merge.<system>]
+    identity: IdentityConfig = field(default_factory=IdentityConfig)  # [identity]
     source: tomlfile.TomlFile | None = field(default=None, compare=False, repr=False)  # for file:line errors
 
     def line_of(self, loc: list[str]) -> int | None:
@@ -156,6 +185,13 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"unknown pipeline `{name}`", file=str(path), line=f.line_of([str(x) for x in loc]),
                           key=".".join(str(x) for x in loc),
                           hint=tomlfile.did_you_mean(name, pipelines) or "known: " + ", ".join(pipelines))
+    for system, mc in model.merge.items():
+        for loc, name in [(["merge", system], system)] + [
+                (["merge", system, "source_priority"], s) for s in mc.source_priority]:
+            if name not in model.systems:
+                raise ConfigError(f"unknown system `{name}`", file=str(path), line=f.line_of(loc),
+                                  key=".".join(loc), hint=tomlfile.did_you_mean(name, model.systems) or
+                                  "known: " + ", ".join(model.systems))
     if not (base / model.mappings).is_dir():
         raise ConfigError(f"mappings folder `{model.mappings}` not found", file=str(path), line=f.line_of(["mappings"]),
                           key="mappings", hint="the folder holding the mapping files, relative to this file")
@@ -172,10 +208,48 @@ def load_config(path: str | Path) -> Config:
         rel = store_url[len("sqlite:///"):]
         if rel and rel != ":memory:":
             store_url = "sqlite:///" + str(base / rel)
+    _check_retry_options(model, f, str(path))
+    redact.configure(_privacy(model.privacy, f, str(path), base))  # failure rows, alerts, logs: from now on
     return Config(
         path=Path(path).resolve(), store_url=store_url, mappings_dir=base / model.mappings,
         rules_file=(base / model.rules) if model.rules else None, systems=dict(model.systems),
         pipelines=pipelines, alerts=model.alerts, max_attempts=model.failures.max_attempts,
-        keep_records_days=model.failures.keep_records_days, source=f,
+        keep_records_days=model.failures.keep_records_days, merge=dict(model.merge), identity=model.identity,
+        source=f,
     )
 
+
+
+def _check_retry_options(model: FileConfig, f: tomlfile.TomlFile, path: str) -> None:
+    """`retry_*` under [systems.X.options] are checked here, so a typo is a file:line error at start-up."""
+    from connectors.retry import RetryBounds
+
+    for system, sc in model.systems.items():
+        try:
+            RetryBounds.from_options(sc.options, system)
+        except ConnectorError as exc:
+            key = next((k for k in sc.options if f".options.{k} " in exc.message), "")
+            raise ConfigError(exc.message, file=path, line=f.line_of(["systems", system, "options", key]),
+                              key=f"systems.{system}.options.{key}",
+                              hint="e.g. retry_attempts = 5, retry_base_wait = 0.2, retry_max_wait = 20, "
+                                   "retry_total = 120") from None
+
+
+def _privacy(pc: PrivacyConfig, f: tomlfile.TomlFile, path: str, base: Path) -> redact.Privacy:
+    """The email policy with its HMAC key, read like a system token (env var, else secret file)."""
+    if pc.email_in_failures == "mask":
+        return redact.Privacy()
+    key = os.environ.get(pc.hash_key_env or "", "").strip() if pc.hash_key_env else ""
+    if not key and pc.hash_key_file:
+        file = Path(pc.hash_key_file) if Path(pc.hash_key_file).is_absolute() else base / pc.hash_key_file
+        try:
+            key = file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the email hash key file: {exc.strerror}", file=path,
+                              line=f.line_of(["privacy", "hash_key_file"]), key="privacy.hash_key_file") from None
+    if not key:
+        raise ConfigError("email_in_failures = \"hash\" needs a secret key", file=path,
+                          line=f.line_of(["privacy", "email_in_failures"]), key="privacy.email_in_failures",
+                          hint=f"export {pc.hash_key_env or 'the variable named in hash_key_env'}=<a long random "
+                               "string>, or set hash_key_file; keep it the same, or old rows stop matching")
+    return redact.Privacy("hash", key.encode())

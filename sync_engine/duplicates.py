@@ -19,17 +19,18 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from connectors.base import Record
-from sync_engine import identity
+from sync_engine import identity, merge_log
 from sync_engine.app import App
 from sync_engine.errors import ConfigError, RecordError
 from sync_engine.identity import DEFAULT_EMAIL_OPTIONS, EmailOptions
 from sync_engine.mapping import LINK_PREFIX, Mapping_
+from sync_engine.store import Store
 from sync_engine.tomlfile import did_you_mean
 
 __all__ = ["CSV_COLUMNS", "Cluster", "DuplicateReport", "MatchRule", "Member", "Suggestion", "as_json",
@@ -114,6 +115,8 @@ class DuplicateReport:
     read_calls: int
     clusters: tuple[Cluster, ...]
     suggestions: tuple[Suggestion, ...]
+    # twins revhub left after following a merge made in another CRM (merge write-back off, or refused)
+    pending_merges: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def records_in_clusters(self) -> int:
@@ -150,6 +153,12 @@ def find_duplicates(app: App, system: str, object: str, *,
     return DuplicateReport(system, object, mapping.kind, options, read,
                            sum(1 for m in members if m.key is None) - free_mail, free_mail, tuple(sorted(not_mapped)),
                            connector.calls.read - before, clusters, suggestions)
+
+
+def with_pending_merges(report: DuplicateReport, store: Store) -> DuplicateReport:
+    """The report plus the twins revhub recorded after following a merge made in another CRM."""
+    pending = merge_log.entries(store, system=report.system, object=report.object, actions=["pending", "failed"])
+    return replace(report, pending_merges=tuple(pending))
 
 
 def _mapping(app: App, system: str, object: str) -> Mapping_:
@@ -320,6 +329,8 @@ def as_json(report: DuplicateReport, *, show_pii: bool = False) -> dict[str, Any
                                  "members": [_member_json(m, mask, mask_name) for m in s.members]}
                                 for s in report.suggestions],
         "not_mapped": list(report.not_mapped),
+        "pending_merges": [{"survivor_id": p["survivor_id"], "loser_ids": list(p["loser_ids"]), "rule": p["rule"],
+                            "status": p["action"], "message": p["message"]} for p in report.pending_merges],
     }
 
 
@@ -379,7 +390,11 @@ def render_text(report: DuplicateReport, *, show_pii: bool = False) -> str:
         for n, s in enumerate(r.suggestions, 1):
             lines.append(f"  {n}: {mask_name(s.key)}: {s.rule.text}")
             lines += [member(m, with_key=True) for m in s.members]
-    if not r.clusters and not r.suggestions:
+    if r.pending_merges:
+        lines.append("left by a merge in another system (`revhub merge` merges them when enabled):")
+        lines += [f"  {', '.join(p['loser_ids'])} -> {p['survivor_id']}: {p['rule']} ({p['action']})"
+                  for p in r.pending_merges]
+    if not r.clusters and not r.suggestions and not r.pending_merges:
         lines.append("no duplicates found")
     elif r.kind == "person" and not show_pii:
         lines.append("emails and names are masked (j***@acme.com); --show-pii shows them")

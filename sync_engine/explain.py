@@ -18,7 +18,7 @@ from typing import Any
 
 from connectors.base import Record
 from connectors.errors import ConnectorError, FailureCode
-from sync_engine import identify, identity, plan, transforms, validate
+from sync_engine import identify, identity, plan, stage_history, transforms, validate
 from sync_engine.app import App
 from sync_engine.canonical import KINDS
 from sync_engine.errors import RecordError
@@ -120,6 +120,7 @@ class RecordExplanation:
     rule_ids: tuple[str, ...] = ()  # rules that quarantine it (or stop the run)
     reasons: tuple[str, ...] = ()
     old_from: str = ""  # where old values come from: crosswalk shadow, lookup, or "" when creating
+    stage_history: tuple[str, ...] = ()  # deals: each stage change recorded, oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +144,25 @@ def explain(app: App, pipeline: str, key: str, *, mask: bool = False) -> Explana
     p = app.config.pipelines[name]
     src_map, tgt_map = app.mappings[(p.source_system, p.source_object)], app.mappings[(p.target_system,
                                                                                         p.target_object)]
+    if tgt_map.uses_target_lengths:  # `truncate_to_target` cuts to the lengths a run reads from describe
+        tgt_map = tgt_map.with_target_lengths(app.connectors[p.target_system].describe(p.target_object))
     key = key.strip()
     key_kind, records, message = _find(app, p.source_system, src_map, key)
     ctx = _Ctx(app, p.source_system, p.target_system, src_map, tgt_map, app.config.path.parent)
     out = Explanation(name, f"{p.source_system}.{p.source_object}", f"{p.target_system}.{p.target_object}", key,
-                      key_kind, bool(records), message, tuple(ctx.record(r) for r in records))
+                      key_kind, bool(records), message, tuple(_with_stages(app, ctx.record(r)) for r in records))
     return _masked(out) if mask else out
+
+
+def _with_stages(app: App, rec: RecordExplanation) -> RecordExplanation:
+    """A deal's recorded stage changes (sync_engine.stage_history), per system, oldest first."""
+    entity = rec.identity.entity_id if rec.identity else None
+    if entity is None or app.mappings.get((rec.system, rec.object)) is None or \
+            app.mappings[(rec.system, rec.object)].kind != "deal":
+        return rec
+    rows = tuple(f"{c.changed_at:%Y-%m-%d %H:%M} {c.system} ({c.how}): {c.pipeline or '-'}: "
+                 f"{c.from_stage or '(first seen)'} -> {c.to_stage}" for c in stage_history.history(app.store, entity))
+    return dataclasses.replace(rec, stage_history=rows)
 
 
 # --- finding the source record -------------------------------------------------------------------
@@ -218,17 +232,24 @@ class _Ctx:
         def resolve(kind: str, value: Any) -> Any:
             obj = objects.get((system, kind))
             found: int | str | None = None
+            tie = ""
             if obj is None:
                 pass
             elif to_entity:
                 link = store.links(system, obj, [str(value)]).get(str(value))
                 found = link.entity_id if link else None
+            elif kind == "company":  # lead-to-account: several accounts may share the domain (identify.py)
+                choice = identify.choose_accounts(store, system, obj, [value],
+                                                  self.app.config.identity.account_tie_break).get(value)
+                found, tie = (choice.id, choice.reason) if choice else (None, "")
             else:
                 link = store.links_of_entities(system, obj, [value]).get(value)
                 found = link.external_id if link else None
             if notes is not None:
                 notes[kind] = (f"{system} {obj} {value} is {kind} entity {found} (crosswalk)" if found is not None
                                else f"{system} {obj or kind} {value} is not linked yet: empty until it is synced")
+                if not to_entity and kind == "company" and tie:
+                    notes[kind] += f"; {tie}"
             return found
         return resolve
 
@@ -240,7 +261,9 @@ class _Ctx:
             canonical = src_map.to_canonical(r, self.resolver(self.source, to_entity=True))
         except RecordError as exc:
             return decided(Decision.QUARANTINED, "map", fields, None, (), (), reasons=tuple(exc.reasons))
-        key = identify.canonical_key(kind, canonical)
+        if kind == "person":  # as the run does: no company -> the company of the email's domain
+            identify.link_to_accounts(store, [canonical], self.app.config.identity.email_options())
+        key = identify.canonical_key(kind, canonical, self.app.config.identity.email_options())
         link = store.links(self.source, src_map.object, [r.id]).get(r.id)
         entity, target_id, shadow, matched_by = self.identify(link, key)
         ident = self.trace_identity(fields, canonical, key, entity, link is not None, target_id, matched_by)
@@ -267,7 +290,8 @@ class _Ctx:
         changes = plan.plan_fields(wanted, self.source, src_map, self.tgt_map, None if target_id is None else shadow,
                                    seen)
         try:
-            self.tgt_map.to_native({c.field: c.new for c in changes}, self.resolver(self.target, to_entity=False))
+            self.tgt_map.to_native({c.field: c.new for c in changes}, self.resolver(self.target, to_entity=False),
+                                   canonical)
         except RecordError as exc:
             return decided(Decision.QUARANTINED, "plan", fields, ident, rules, (), reasons=tuple(exc.reasons))
         planned = self.trace_plan(canonical, target_id is None, shadow or {}, {c.field for c in changes}, seen,
@@ -415,8 +439,9 @@ class _Ctx:
             if value is None:
                 return (), None, f"the linked {fm.ref} is not in {self.target} yet: the link is left alone"
             note = f"link: {notes.get(fm.ref, '')}"
+        cut = transforms.truncation(fm.write, value)
         steps, value, error = _apply(fm.write, value)
-        return steps, value, error or note
+        return steps, value, error or "; ".join(n for n in (note, cut) if n)
 
 
 def _apply(chain: tuple[tuple[str, transforms.Fn], ...], value: Any) -> tuple[tuple[Step, ...], Any, str | None]:
@@ -512,5 +537,7 @@ def _render_record(rec: RecordExplanation, target: str) -> list[str]:
             out.append(f"{head}: write {t.native!r} ({t.reason})" if t.written else f"{head}: {t.reason}")
             out += [f"      {s.transform} -> {s.output!r}" for s in t.steps]
     out += [f"  reason: {reason}" for reason in rec.reasons]
+    if rec.stage_history:
+        out += ["  stage history:", *(f"    {row}" for row in rec.stage_history)]
     return out
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import idna
 import tldextract
@@ -27,7 +28,7 @@ from email_validator import EmailNotValidError, validate_email
 __all__ = [
     "DEFAULT_EMAIL_OPTIONS", "FREE_MAIL_DOMAINS", "ROLE_LOCAL_PARTS", "EmailOptions", "NormalizedDomain",
     "NormalizedEmail", "analyze_domain", "analyze_email", "company_domain", "company_domain_of_email",
-    "is_free_mail_domain", "is_valid_email", "normalize_email", "registrable_domain",
+    "email_keys", "entity_key", "is_free_mail_domain", "is_valid_email", "normalize_email", "registrable_domain",
 ]
 
 _DATA = Path(__file__).parent / "data"
@@ -137,7 +138,7 @@ def _suffix_length(labels: list[str]) -> int:
     paths, rules = _suffix_rules()
     path, found = "", 0
     for depth, label in enumerate(reversed(labels)):
-        name = _decode_label(label)
+        name = _decode_label(label) if label.startswith("xn--") else label
         candidate = f"{name}.{path}" if path else name
         if candidate in paths:
             path = candidate
@@ -170,9 +171,14 @@ def _host(host: str) -> _Host:
             host = idna.encode(host, uts46=True).decode("ascii")
         except (idna.IDNAError, UnicodeError) as e:
             return _Host(None, None, "", False, f"not a valid international domain name ({e})", idn)
-    labels = host.split(".")
     if len(host) > 253 or not _HOST_NAME.fullmatch(host):
         return _Host(None, None, "", False, f"{host!r} is not a host name", idn)
+    return _classify(host, idn)
+
+
+def _classify(host: str, idn: bool) -> _Host:
+    """The public suffix, registrable domain and free-mail flag of a valid ASCII host name."""
+    labels = host.split(".")
     n = _suffix_length(labels)
     suffix = ".".join(labels[len(labels) - n:]) if n else ""
     if not n:
@@ -188,7 +194,8 @@ def _fast_mail_host(domain: str) -> _Host | None:
     """The host of an address's domain when email-validator would accept it as it is; else None."""
     if "--" in domain or not _FAST_DOMAIN.fullmatch(domain) or domain.rpartition(".")[2] in _SPECIAL_USE_TLDS:
         return None
-    return _host(domain)
+    # _FAST_DOMAIN admits only LDH labels, a subset of what _host checks, so only the length is left.
+    return _classify(domain, False) if len(domain) <= 253 else _host(domain)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -282,6 +289,52 @@ def analyze_email(raw: object, options: EmailOptions = DEFAULT_EMAIL_OPTIONS) ->
         value = f"{local}@{domain}"
     return NormalizedEmail(value, True, "", steps, base in ROLE_LOCAL_PARTS, host.free_mail, host.registrable,
                            host.company, lowered)
+
+
+def email_keys(raw: object, options: EmailOptions = DEFAULT_EMAIL_OPTIONS) -> tuple[str | None, str | None]:
+    """(person key, company key) of an address: exactly `analyze_email`'s `value` (None when invalid) and
+    `company_domain`, without the step list, flags and result tuple that only `revhub explain` needs.
+
+    The key-only fast path that matching runs on every record (bench/identity_bench.py): an ASCII address
+    (after trimming, `mailto:` and a display name are dropped as `analyze_email` drops them) that passes
+    the strict expressions costs a `strip`, a `lower`, a `partition`, one regular expression and one
+    cached host look-up. Anything else (Unicode, IDNA, what the strict expressions refuse) goes through
+    `analyze_email` itself, so the two cannot disagree (a test holds them to it on every variant the
+    bench generates).
+    """
+    if type(raw) is str:
+        lowered = raw.strip().lower()
+        if lowered.startswith("mailto:"):  # as analyze_email cleans it, without recording the steps
+            lowered = lowered[7:].strip().partition("?")[0]
+        if lowered.endswith(">") and "<" in lowered:
+            lowered = lowered[:-1].rpartition("<")[2].strip()
+        at = lowered.find("@")  # the local part is checked in place (pos, endpos): no copy of it
+        if at > 0 and len(lowered) <= 254 and _FAST_LOCAL.fullmatch(lowered, 0, at):
+            domain = lowered[at + 1:]
+            host = _fast_mail_host(domain)
+            if host is not None:
+                gmail = options.fold_gmail_dots and domain in _GMAIL
+                plus = lowered.find("+", 0, at) if options.fold_plus_tags else -1  # "+tag@" alone is kept
+                if plus <= 0 and not gmail:
+                    return lowered, host.company
+                local = lowered[:plus] if plus > 0 else lowered[:at]
+                if gmail:
+                    return f"{local.replace('.', '')}@gmail.com", None
+                return f"{local}@{domain}", host.company
+    found = analyze_email(raw, options)
+    return (found.value if found.valid else None), found.company_domain
+
+
+def entity_key(kind: str, canonical: Mapping[str, Any], options: EmailOptions = DEFAULT_EMAIL_OPTIONS) -> str | None:
+    """The normalized key of a canonical record (email for a person, registrable domain for a company,
+    the source id for a deal), or None when it has none. A free-mail domain is never a company key.
+    """
+    if kind == "person":
+        return email_keys(canonical.get("email"), options)[0]
+    if kind == "company":
+        return company_domain(canonical.get("domain") or canonical.get("website"))
+    value = canonical.get("source_key")
+    return str(value) if value not in (None, "") else None
 
 
 def analyze_domain(raw: object) -> NormalizedDomain:

@@ -4,6 +4,10 @@ A source page rarely holds a full batch of creates and a full batch of updates, 
 buffer until a batch is full (or the run ends). A page is committed, with its cursor, only once
 every write it planned has landed: a crash never moves the cursor past an unwritten record, and
 the rerun's lookup-before-create finds whatever the crashed run wrote.
+
+Creates carry the target mapping's upsert key (`upsert = "..."`, docs/decisions.md 14) when it has
+a value, so the connector creates-or-updates by it: two workers creating the same person, or a
+retry of a create whose answer was lost, end as one record.
 """
 from __future__ import annotations
 
@@ -11,11 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from connectors.base import Connector, Record, WriteOp
 from sync_engine import plan
 from sync_engine.errors import FailureCode, FatalError
 from sync_engine.redact import redact
 from sync_engine.store import FailureRow, PageOutcome
+
+COMMIT_ATTEMPTS = 3
 
 
 def payload(r: Record) -> dict[str, Any]:
@@ -59,6 +67,7 @@ class Loader:
     buffer: dict[int, PendingWrite] = field(default_factory=dict)
     pages: dict[int, PageOutcome] = field(default_factory=dict)
     predicted_calls: int = 0  # dry runs: the write calls the run would have made
+    upsert: str | None = None  # the target mapping's upsert key: a unique field creates are upserted by
 
     @property
     def batch(self) -> int:
@@ -101,7 +110,19 @@ class Loader:
         for page in sorted(self.pages):
             if oldest_pending is not None and page >= oldest_pending:
                 break
-            self.commit(self.pages.pop(page))
+            self._commit(self.pages.pop(page))
+
+    def _commit(self, outcome: PageOutcome) -> None:
+        """Commit a page; a unique violation means another worker inserted one of its crosswalk rows
+        between this commit's update and insert (two workers wrote the same record): the transaction
+        rolled back whole, and the retry finds the row and updates it."""
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                self.commit(outcome)
+                return
+            except IntegrityError:
+                if attempt == COMMIT_ATTEMPTS - 1:
+                    raise
 
     def _write(self, writes: list[PendingWrite]) -> None:
         for w in writes:
@@ -111,12 +132,15 @@ class Loader:
             for w in writes:
                 self.counts["updated" if w.target_id else "created"] += 1
             return
-        ops = [WriteOp(ref=w.records[-1][0].id, id=w.target_id, fields=w.fields, links=w.links) for w in writes]
+        ops = [WriteOp(ref=w.records[-1][0].id, id=w.target_id, fields=w.fields, links=w.links,
+                       upsert=self.upsert if w.target_id is None and w.fields.get(self.upsert or "") else None)
+               for w in writes]
         results = self.target.write(self.object, ops)
         for w, result in zip(writes, results, strict=True):
             out = self.pages[w.page]
             if result.error is None and result.id:
-                self.counts["created" if w.target_id is None else "updated"] += 1
+                # an upsert that found the record (another worker's create) updated it
+                self.counts["created" if w.target_id is None and result.created else "updated"] += 1
                 for record, canonical in w.records:
                     out.links.append((self.source_system, self.source_object, record.id, w.entity, canonical))
                     out.resolved.append(record.id)

@@ -6,6 +6,7 @@ entity ids; the caller resolves them through the identity graph.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import Record
-from sync_engine import tomlfile, transforms
+from connectors.base import ObjectSchema, Record
+from sync_engine import stages, tomlfile, transforms
 from sync_engine.canonical import KINDS, REF_KIND
 from sync_engine.errors import ConfigError, FailureCode, RecordError
 from sync_engine.plan import Policy, Rule, RuleSyntaxError
+from sync_engine.stages import StageMap
 
 LINK_PREFIX = "links."  # `links.companies`: an association kept outside the record's fields
 
@@ -40,6 +42,7 @@ class _MappingModel(BaseModel):
     object: str
     canonical: str
     lookup: str | None = None
+    upsert: str | None = None  # a unique field this file writes: creates become create-or-update by it
     fields: list[_FieldModel]
 
 
@@ -75,6 +78,8 @@ class Mapping_:
     kind: str
     lookup: str | None
     fields: tuple[FieldMap, ...]
+    stages: StageMap | None = None  # deals: (pipeline, stage) pairs go through mappings/stages.toml
+    upsert: str | None = None  # the unique field creates are upserted by (docs/decisions.md 14)
 
     def source_fields(self) -> list[str]:
         """Native fields to ask the connector for when reading (with those a `concat` reads)."""
@@ -93,6 +98,31 @@ class Mapping_:
 
     def owner_of(self, canonical: str) -> Rule | None:
         return next((f.owner for f in self.fields if f.canonical == canonical and f.owner), None)
+
+    @property
+    def uses_target_lengths(self) -> bool:
+        """Some write uses `truncate_to_target`, so a run must read the target's field lengths first."""
+        return any(isinstance(fn, transforms.TruncateToTarget) for f in self.fields for _n, fn in f.write)
+
+    def with_target_lengths(self, schema: ObjectSchema) -> Mapping_:
+        """This mapping with each `truncate_to_target` bound to its field's length in `schema` (one describe
+        per run, not per record). A field the schema gives no length keeps its value whole."""
+        lower = {name.lower(): fs for name, fs in schema.fields.items()}
+        fields = tuple(dataclasses.replace(f, write=transforms.bind_lengths(
+            f.write, getattr(schema.fields.get(f.field) or lower.get(f.field.lower()), "length", None)))
+            if f.write else f for f in self.fields)
+        return dataclasses.replace(self, fields=fields)
+
+    def truncations(self, canonical: Mapping[str, Any]) -> list[str]:
+        """What `truncate_to_target` cuts when these canonical values are written: shown by the dry run."""
+        notes = []
+        for f in self.fields:
+            concat = bool(f.write) and isinstance(f.write[0][1], transforms.Concat)
+            if f.writes and f.write and not f.ref and (concat or f.canonical in canonical):
+                note = transforms.truncation(f.write, canonical if concat else canonical[f.canonical])
+                if note:
+                    notes.append(f"{f.field} (mapping line {f.line}): {note}")
+        return notes
 
     def to_canonical(self, record: Record, resolve: Resolver) -> dict[str, Any]:
         """Apply read transforms. Raises RecordError listing every field that failed."""
@@ -123,13 +153,23 @@ class Mapping_:
             if f.ref and value is not None:
                 value = resolve(f.ref, str(value))
             out[f.canonical] = value
+        if self.stages is not None and not reasons:
+            try:
+                out.update(self.stages.to_canonical(self.system, out))
+            except RecordError as exc:
+                code, reasons = exc.code, exc.reasons
         if reasons:
             raise RecordError(code, reasons)
         return out
 
-    def to_native(self, canonical: Mapping[str, Any], resolve: Resolver
+    def to_native(self, canonical: Mapping[str, Any], resolve: Resolver, context: Mapping[str, Any] | None = None
                   ) -> tuple[dict[str, Any], dict[str, tuple[str, ...]]]:
-        """Canonical values -> (fields, links) for a write. Only canonical keys present are written."""
+        """Canonical values -> (fields, links) for a write. Only canonical keys present are written.
+
+        `context`: the record's full canonical values, for the stage map (a stage id needs its pipeline).
+        """
+        if self.stages is not None:
+            canonical = self.stages.to_native(self.system, canonical, context)
         fields: dict[str, Any] = {}
         links: dict[str, tuple[str, ...]] = {}
         reasons: list[str] = []
@@ -205,6 +245,11 @@ def load_mapping(path: str | Path) -> Mapping_:
                     raise ConfigError(f"{name} must be the first transform of its list", file=str(path),
                                       line=f.line_of(["fields", i, which]), key=f"fields[{i}].{which}[{j}]",
                                       hint=f"move {name} to the start of `{which} = [...]`")
+                if name in transforms.WRITE_TRANSFORMS and which == "read":
+                    raise ConfigError(f"{name} works only when writing: it cuts to the length of the field "
+                                      "written to", file=str(path), line=f.line_of(["fields", i, which]),
+                                      key=f"fields[{i}].read[{j}]",
+                                      hint="move it to `write = [...]`, or use { truncate = N } on read")
             if which == "write" and built and built[0][0] in transforms.RECORD_TRANSFORMS:
                 unknown = [n for n in built[0][1].fields if n not in kind.fields]  # type: ignore[attr-defined]
                 if unknown:
@@ -222,7 +267,13 @@ def load_mapping(path: str | Path) -> Mapping_:
         raise ConfigError(f"no field maps to `{kind.key}`, the key that identifies a {kind.name}",
                           file=str(path), line=f.line_of(["fields"]), key="fields",
                           hint=f"add a [[fields]] entry with canonical = \"{kind.key}\"")
-    return Mapping_(str(path), model.system, model.object, model.canonical, model.lookup, tuple(compiled))
+    if model.upsert is not None and not any(c.field == model.upsert and c.writes for c in compiled):
+        raise ConfigError(f"upsert names `{model.upsert}`, which this file does not write", file=str(path),
+                          line=f.line_of(["upsert"]), key="upsert",
+                          hint=tomlfile.did_you_mean(model.upsert, [c.field for c in compiled if c.writes]) or
+                          "add a [[fields]] entry writing the key to that unique field, or remove `upsert`")
+    return Mapping_(str(path), model.system, model.object, model.canonical, model.lookup, tuple(compiled),
+                    upsert=model.upsert)
 
 
 def _owner_rule(f: tomlfile.TomlFile, i: int, fm: _FieldModel, compiled: list[FieldMap]) -> Rule | None:
@@ -259,7 +310,7 @@ def load_mappings(directory: Path) -> dict[tuple[str, str], Mapping_]:
         raise ConfigError("mappings folder not found", file=str(directory),
                           hint="set `mappings = \"<folder>\"` in the config")
     for path in sorted(directory.rglob("*.toml")):
-        if path.name == "rules.toml":
+        if path.name in ("rules.toml", "stages.toml"):
             continue
         m = load_mapping(path)
         if (m.system, m.object) in out:
@@ -268,4 +319,7 @@ def load_mappings(directory: Path) -> dict[tuple[str, str], Mapping_]:
                               line=tomlfile.load(path).line_of(["object"]), key="object",
                               hint="one file per system object: merge the two, or delete one")
         out[(m.system, m.object)] = m
+    if (directory / "stages.toml").is_file():  # deal pipelines and stages, shared by every deal mapping
+        stage_map = stages.load(directory / "stages.toml")
+        out = {k: dataclasses.replace(m, stages=stage_map) if m.kind == "deal" else m for k, m in out.items()}
     return out

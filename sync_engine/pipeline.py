@@ -11,15 +11,15 @@ from enum import StrEnum
 from typing import Any
 
 from connectors.base import Connector, Record
-from sync_engine import identify, plan, validate
+from sync_engine import fingerprint, identify, merge, plan, stage_history, validate
 from sync_engine.budget import Budget, Limit
 from sync_engine.canonical import KINDS
-from sync_engine.config import Config, Pipeline
+from sync_engine.config import Config, IdentityConfig, Pipeline
 from sync_engine.errors import ConfigError, ConnectorError, FailureCode, FatalError, RecordError
 from sync_engine.load import Loader, payload
 from sync_engine.mapping import Mapping_
 from sync_engine.redact import redact
-from sync_engine.store import Cursor, FailureRow, PageOutcome, Store
+from sync_engine.store import RUN_RECORD, Cursor, FailureRow, PageOutcome, Store
 
 COUNTS = ("read", "created", "updated", "unchanged", "quarantined", "failed")
 
@@ -91,6 +91,8 @@ class _Ctx:
     report: RunReport
     ref_objects: dict[tuple[str, str], str]  # (system, kind) -> object
     loader: Loader
+    replan: bool = False  # plan every record against the target, even one whose source is unchanged
+    identity: IdentityConfig = field(default_factory=IdentityConfig)  # email folding, account tie-breaks
 
 
 def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
@@ -121,18 +123,25 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
             store.commit_page(name, run_id, outcome)
 
     loader = Loader(target, p.target_system, p.target_object, p.source_system, p.source_object, report.records,
-                    commit, dry_run)
+                    commit, dry_run, upsert=tgt_map.upsert)
     ctx = _Ctx(p, source, target, src_map, tgt_map, rules, store, dry_run, run_id, report,
-               {(m.system, m.kind): m.object for m in mappings.values()}, loader)
+               {(m.system, m.kind): m.object for m in mappings.values()}, loader, identity=config.identity)
     budget = Budget.begin(store, {s: Limit(sc.daily_budget, sc.quota_reserve) for s, sc in config.systems.items()
                                   if s in (p.source_system, p.target_system)},
                           {s: c for s, c in connectors.items() if s in (p.source_system, p.target_system)})
     try:
         budget.check()
+        if tgt_map.uses_target_lengths:  # `truncate_to_target`: the target's field lengths, one describe per run
+            ctx.tgt_map = tgt_map.with_target_lengths(target.describe(p.target_object))
+        merge.follow(config, store, connectors, mappings, p, dry_run=dry_run or replay is not None)
         _replay_pending(ctx, replay, config.max_attempts)
-        cursor = Cursor(None, frozenset()) if full else store.cursor(name)
-        pages_read = [] if replay is not None else source.read(p.source_object, cursor.stamp,
-                                                                 src_map.source_fields())
+        reads = _reads(store, name, replay)
+        mapped_with = fingerprint.of(src_map, tgt_map)
+        ctx.replan = full or (reads and fingerprint.changed(store, name, mapped_with))
+        if ctx.replan and not full:
+            report.message = "the mapping files changed since the last run: every record is checked again"
+        cursor = Cursor(None, frozenset()) if ctx.replan else store.cursor(name)
+        pages_read = [] if not reads else source.read(p.source_object, cursor.stamp, src_map.source_fields())
         for pages, page in enumerate(pages_read, 1):
             fresh = [r for r in page if not (r.modified_at == cursor.stamp and r.id in cursor.seen)]
             outcome = _process(ctx, fresh, pages)
@@ -145,6 +154,9 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
         ctx.loader.finish()
         if not dry_run:
             store.expire_payloads(timedelta(days=config.keep_records_days))
+            if reads:  # read and wrote to the end: whatever stopped earlier runs is over
+                store.resolve_stops(name)
+                fingerprint.remember(store, name, mapped_with)
             dead = store.bury(name, [c.value for c in FailureCode if c.retryable], config.max_attempts)
             if dead:
                 report.message = (f"{len(dead)} failure(s) reached {config.max_attempts} attempts and are now "
@@ -153,6 +165,12 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
         code = exc.code
         report.outcome = RunOutcome.STOPPED
         report.message = redact(f"{code.value}: {exc.message} (runbook: {code.runbook})")
+        if not dry_run:  # a failure row too, so the runbooks' `failures list --code` shows the stop
+            system = _stopped_on(exc, p)
+            why = redact(f"the run stopped: {exc.message}")
+            store.record_stop(name, run_id, FailureRow(
+                "run", system, p.source_object if system == p.source_system else p.target_object, RUN_RECORD,
+                code.value, why, [why, "the page in flight was not committed: the next run reads it again"]))
     finally:
         if not dry_run:
             budget.record()
@@ -173,6 +191,22 @@ def _mapping(mappings: dict[tuple[str, str], Mapping_], system: str, obj: str) -
         raise ConfigError(f"no mapping file for {system}.{obj}",
                           hint="add one under mappings/ (see mappings/README.md)")
     return mappings[(system, obj)]
+
+
+def _reads(store: Store, name: str, replay: Sequence[int] | None) -> bool:
+    """Read new changes unless this is a replay of record failures only; replaying a stopped run
+    (a `RUN_RECORD` failure) means running the pipeline again."""
+    return replay is None or any(f["record_id"] == RUN_RECORD for f in store.failures(
+        pipeline=name, ids=replay, status=None))
+
+
+def _stopped_on(exc: Exception, p: Pipeline) -> str:
+    """The system a stop came from: the connector tags its errors; budget stops name the system first."""
+    system = str(getattr(exc, "system", "") or "")
+    if system in (p.source_system, p.target_system):
+        return system
+    message = str(getattr(exc, "message", ""))
+    return next((s for s in (p.target_system, p.source_system) if message.startswith(s)), p.source_system)
 
 
 def _outcome(report: RunReport, dry_run: bool) -> RunOutcome:
@@ -238,6 +272,11 @@ def _ref_resolver(ctx: _Ctx, system: str, records: Iterable[Any], mapping: Mappi
                 cache[(fm.ref, ext)] = link.entity_id
         else:
             ents = {c.get(fm.canonical) for c in records} - {None}
+            if fm.ref == "company":  # several accounts may share a domain: the configured tie-break picks one
+                for ent, choice in identify.choose_accounts(ctx.store, system, obj, ents,
+                                                            ctx.identity.account_tie_break).items():
+                    cache[(fm.ref, ent)] = choice.id
+                continue
             for ent, link in ctx.store.links_of_entities(system, obj, ents).items():
                 cache[(fm.ref, ent)] = link.external_id
     return lambda kind, value: cache.get((kind, value))
@@ -282,10 +321,10 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
         except RecordError as exc:
             quarantine(r, "map", exc.code, exc.reasons)
     if kind == "person":
-        identify.link_to_accounts(ctx.store, [c for _r, c in mapped])
+        identify.link_to_accounts(ctx.store, [c for _r, c in mapped], ctx.identity.email_options())
     for r, canonical in mapped:
         link = src_links.get(r.id)
-        if link and plan.unchanged(canonical, link.shadow):
+        if link and not ctx.replan and plan.unchanged(canonical, link.shadow):
             report.records["unchanged"] += 1
             report.note(Planned(r.id, "unchanged", None))
             out.resolved.append(r.id)
@@ -293,7 +332,7 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
         verdict = validate.validate(ctx.rules, kind, p.target_system, canonical,
                                     previous=link.shadow if link else None)
         _fail_run(verdict, p.source_object, r.id)
-        key = identify.canonical_key(kind, canonical)
+        key = identify.canonical_key(kind, canonical, ctx.identity.email_options())
         reasons = verdict.quarantine or ([] if key or link else [
             f"no usable {KINDS[kind].key}: revhub matches a {kind} by its {KINDS[kind].key}; fill it in "
             f"{p.source_system} (mapping {ctx.src_map.path})"])
@@ -312,7 +351,8 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
     tgt_links = ctx.store.links_of_entities(p.target_system, p.target_object, entity_of.values())
     unmatched = {entity_of[r.id]: k for r, _c, k in ready if entity_of[r.id] not in tgt_links and k}
     resolve_tgt_in = _ref_resolver(ctx, p.target_system, [], ctx.tgt_map, to_entity=True)
-    matched = identify.match_in_target(ctx.target, ctx.tgt_map, kind, unmatched, resolve_tgt_in)
+    matched = identify.match_in_target(ctx.target, ctx.tgt_map, kind, unmatched, resolve_tgt_in,
+                                       ctx.identity.email_options())
 
     # plan
     resolve_out = _ref_resolver(ctx, p.target_system, [c for _r, c, _k in ready], ctx.tgt_map, to_entity=False)
@@ -347,11 +387,16 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
             out.resolved.append(r.id)
             continue
         try:
-            fields, links = ctx.tgt_map.to_native({c.field: c.new for c in changes}, resolve_out)
+            fields, links = ctx.tgt_map.to_native({c.field: c.new for c in changes}, resolve_out, canonical)
         except RecordError as exc:
             quarantine(r, "plan", exc.code, exc.reasons)
             continue
+        cut = ctx.tgt_map.truncations({c.field: c.new for c in changes}) if ctx.dry_run else []
         report.note(Planned(r.id, "update" if target_id else "create", target_id, changes,
-                            tuple(f"warning: {w}" for w in warnings.get(r.id, ()))))
+                            tuple(f"warning: {w}" for w in [*warnings.get(r.id, ()), *cut])))
         ctx.loader.plan_write(page, entity, target_id, dict(shadow or {}), fields, links, changes, r, canonical)
+    if kind == "deal" and not ctx.dry_run:  # record: the stage each deal is now in, as read and as written
+        failed = {f.record_id for f in out.failures}
+        stage_history.record(ctx.store, p.source_system, p.target_system, [stage_history.Seen(
+            entity_of[r.id], r.modified_at, c) for r, c, _k in ready if r.id not in failed], ctx.run_id)
     return out

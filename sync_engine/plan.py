@@ -201,6 +201,8 @@ def _source_wins(rule: Rule, name: str, value: Any, source_system: str, target_s
             return True  # the owner's value is the truth, whenever its record syncs
         return p is Policy.PREFER and blank(old)  # `prefer`: the other side fills the owner's blank
     # latest change wins (also between two followers of an owner outside the pair)
+    if name not in shadow:
+        return True  # revhub never synced this field to this record (a field mapped since): fill it in
     if not seen.changed(name, value):
         return False  # the source did not change it (or it is revhub's own echo): never revert the target
     ours, theirs = seen.time_of(name), _target_time(shadow, name)

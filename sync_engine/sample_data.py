@@ -88,6 +88,19 @@ SF_STAGE_WEIGHTS = (14, 12, 10, 9, 8, 7, 8, 7, 15, 10)
 HS_STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
              "contractsent", "closedwon", "closedlost")
 HS_STAGE_WEIGHTS = (20, 18, 15, 12, 10, 15, 10)
+# Deal pipelines (mappings/stages.toml). HubSpot: every 4th HubSpot-only deal is a renewal, in the Renewals
+# pipeline, its stage moved to that pipeline's own ids. Salesforce: the Opportunity record types the org has,
+# and which stage each sales process turns a drawn stage into (a process allows only some StageNames).
+HS_RENEWALS = "75e28846"
+HS_RENEWAL_STAGES = {"closedwon": "1003", "closedlost": "1004", "contractsent": "1002",
+                     "decisionmakerboughtin": "1002"}  # earlier stages: "1001" (Renewal Due)
+SF_RECORD_TYPES = {"New_Business": "New Business", "Expansion": "Expansion", "Renewal": "Renewal"}
+SF_PROCESS_STAGES = {  # the StageNames each sales process allows (New_Business: all of them)
+    "Expansion": {"Qualification", "Needs Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won",
+                  "Closed Lost"},
+    "Renewal": {"Qualification", "Negotiation/Review", "Closed Won", "Closed Lost"},
+}
+AMOUNT_REASONS = ("Seats added after the pilot", "Discount approved by finance", "Scope reduced to one team")
 # How one registrable domain gets written in a website field; every form appears at least once.
 SF_WEBSITES = ("https://www.{d}/", "http://{d}", "{d}/about", "www.{d}", "https://shop.{d}",
                "HTTPS://WWW.{D}", "https://{d}/en-us/", "{d}")
@@ -391,7 +404,9 @@ class _Builder:
         # The portal's custom property revhub keys deals by (set up once by the HubSpot admin).
         out["properties"] = [{"objectType": "deals", "name": "salesforce_opportunity_id",
                               "label": "Salesforce Opportunity ID", "type": "string", "fieldType": "text",
-                              "groupName": "dealinformation", "hasUniqueValue": True}]
+                              "groupName": "dealinformation", "hasUniqueValue": True},
+                             {"objectType": "deals", "name": "amount_change_reason", "label": "Amount change reason",
+                              "type": "string", "fieldType": "textarea", "groupName": "dealinformation"}]
         for (first, last, email), (cr, mo, _) in zip(team, self.stamps("hubspot", "owners", len(team)),
                                                       strict=True):
             oid = self.hs_id("owners")
@@ -432,9 +447,13 @@ class _Builder:
             deal_id, company = self.hs_id("deals"), rng.choice(pool) if pool else None
             amount, close = self.amount_and_close(stage.startswith("closed"))
             product = rng.choice(("Pilot", "Starter Plan", "Workshop"))
+            renewal = len(out["deals"]) % 4 == 3
+            if renewal:
+                product, stage = "Renewal", HS_RENEWAL_STAGES.get(stage, "1001")
             out["deals"].append(self.hs_record(deal_id, {
                 "dealname": f"{company.name if company else 'Inbound'} - {product}",
-                "amount": str(int(amount)), "dealstage": stage, "pipeline": "default",
+                "amount": str(int(amount)), "dealstage": stage, "pipeline": HS_RENEWALS if renewal else "default",
+                "num_notes": str(int(deal_id) % 7),
                 "closedate": f"{close}T00:00:00.000Z",
                 "hubspot_owner_id": self.hs_owner_ids[company.owner] if company else None,
             }, stamp, "hs_lastmodifieddate"))
@@ -452,6 +471,9 @@ class _Builder:
                    people: list[_Person]) -> dict[str, list[dict[str, Any]]]:
         rng = self.rng
         out: dict[str, list[dict[str, Any]]] = {k: [] for k in ("Account", "Contact", "Opportunity", "User")}
+        out["RecordType"] = [self.sf_record("RecordType", rt_id, {
+            "Name": SF_RECORD_TYPES[name], "DeveloperName": name, "SobjectType": "Opportunity", "IsActive": True,
+        }, (0, 0, 0)) for name, rt_id in sf_record_type_ids().items()]
         for i, ((first, last, email), stamp) in enumerate(
                 zip(team, self.stamps("salesforce", "User", len(team)), strict=True)):
             uid = self.sf_id("005")
@@ -502,6 +524,8 @@ class _Builder:
             product = rng.choice(("Renewal 2026", "Expansion", "Upsell: Seats") if existing else
                                  ("Platform", "Pilot", "Annual Subscription", "Enterprise Upgrade"))
             amount, close = self.amount_and_close(stage.startswith("Closed"))
+            record_type = _record_type(product if existing else "", stage)
+            serial = len(out["Opportunity"])
             if account and stage == "Closed Won":
                 account.won = True
             contact = rng.choice(staff[account.sf_id]) if account and account.sf_id in staff else None
@@ -510,7 +534,10 @@ class _Builder:
                 "Name": f"{account.name if account else 'Unassigned'} - {product}", "StageName": stage,
                 "CloseDate": close, "Amount": amount, "Probability": SF_STAGES[stage],
                 "AccountId": account.sf_id if account else None, "ContactId": contact,
-                "OwnerId": self.sf_user_ids[owner],
+                "OwnerId": self.sf_user_ids[owner], "RecordTypeId": sf_record_type_ids()[record_type],
+                # some small deals have no logged activity; every deal of 100k or more has some
+                "Activity_Count__c": float(serial * 5 % 8 if amount < 100_000 else 1 + serial % 6),
+                "Amount_Change_Reason__c": AMOUNT_REASONS[serial % 3] if serial % 5 == 0 else None,
                 "Type": "Existing Business" if existing else "New Business",
                 "IsClosed": stage.startswith("Closed"), "IsWon": stage == "Closed Won",
             }, stamp))
@@ -519,6 +546,24 @@ class _Builder:
                 self.sf_accounts[c.sf_id]["Type"] = (
                     rng.choice(("Customer - Direct", "Customer - Direct", "Customer - Channel")) if c.won
                     else rng.choices(("Prospect", "Channel Partner / Reseller", "Other"), (88, 6, 6))[0])
+
+
+def _record_type(product: str, stage: str) -> str:
+    """An existing customer's renewal or expansion gets that record type when its process allows the stage."""
+    wanted = "Renewal" if product.startswith("Renewal") else "Expansion" if product else "New_Business"
+    for record_type in (wanted, "Expansion"):
+        if stage in SF_PROCESS_STAGES.get(record_type, ()):
+            return record_type
+    return "New_Business"
+
+
+def sf_record_type_ids() -> dict[str, str]:
+    """The sample org's Opportunity record type ids, by DeveloperName (fixed: metadata, not data)."""
+    ids = {}
+    for n, name in enumerate(SF_RECORD_TYPES, start=1):
+        id15 = f"0125g00000{n:05d}"
+        ids[name] = id15 + sf_id_suffix(id15)
+    return ids
 
 
 def generate(seed: int = 7, companies: int = 300, contacts: int = 2400, opportunities: int = 400,

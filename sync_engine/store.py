@@ -33,12 +33,15 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from sync_engine.errors import ConfigError
 
 SCHEMA_VERSION = 1
+RUN_RECORD = "(run)"  # record_id of a failure that stopped a whole run rather than one record (`record_stop`)
 
 metadata = MetaData()
 
@@ -336,6 +339,37 @@ class Store:
                                                                                        updated_at=now()))
             return int(res.rowcount)
 
+    def record_stop(self, pipeline: str, run_id: int, row: FailureRow) -> int:
+        """A run that stopped (token, quota, outage) as one open failure with no record (`RUN_RECORD`).
+
+        One row per (pipeline, code), its attempts counting the stopped runs, so the runbooks'
+        `revhub failures list --code X` shows the problem and `failures retry` can re-run the pipeline.
+        It keeps no payload: nothing of the page in flight was committed, the next run reads it again.
+        """
+        t = now()
+        with self.begin() as c:
+            found = c.execute(select(failures.c.id).where(
+                failures.c.pipeline == pipeline, failures.c.record_id == RUN_RECORD, failures.c.code == row.code,
+                failures.c.status.in_(["open", "dead"])).order_by(failures.c.id)).scalar()
+            if found is not None:
+                c.execute(update(failures).where(failures.c.id == found).values(
+                    attempts=failures.c.attempts + 1, status="open", message=row.message, reasons=row.reasons,
+                    step=row.step, system=row.system, object=row.object, run_id=run_id, updated_at=t))
+                return int(found)
+            res = c.execute(insert(failures).values(
+                run_id=run_id, pipeline=pipeline, step=row.step, system=row.system, object=row.object,
+                record_id=RUN_RECORD, code=row.code, message=row.message, reasons=row.reasons, payload=None,
+                status="open", attempts=1, created_at=t, updated_at=t))
+            return int(res.inserted_primary_key[0])
+
+    def resolve_stops(self, pipeline: str) -> int:
+        """A run of `pipeline` got to its end: the stops `record_stop` logged for it are over."""
+        with self.begin() as c:
+            res = c.execute(update(failures).where(
+                failures.c.pipeline == pipeline, failures.c.record_id == RUN_RECORD,
+                failures.c.status.in_(["open", "dead"])).values(status="resolved", updated_at=now()))
+            return int(res.rowcount)
+
     def bury(self, pipeline: str, codes: Sequence[str], max_attempts: int) -> list[dict[str, Any]]:
         """Open failures of `codes` that reached `max_attempts` become `dead`: no more automatic retries."""
         with self.begin() as c:
@@ -397,12 +431,7 @@ class Store:
         t = now()
         with self.begin() as c:
             for system, obj, ext_id, entity_id, shadow in outcome.links:
-                res = c.execute(update(crosswalk).where(
-                    crosswalk.c.system == system, crosswalk.c.object == obj, crosswalk.c.external_id == ext_id,
-                ).values(entity_id=entity_id, shadow=shadow, updated_at=t))
-                if res.rowcount == 0:
-                    c.execute(insert(crosswalk).values(system=system, object=obj, external_id=ext_id,
-                                                       entity_id=entity_id, shadow=shadow, updated_at=t))
+                _put_crosswalk(c, system, obj, ext_id, entity_id, shadow, t)
             for chunk in _chunks(outcome.resolved, 500):
                 c.execute(update(failures).where(
                     failures.c.pipeline == pipeline, failures.c.record_id.in_(chunk), failures.c.status == "open",
@@ -422,6 +451,26 @@ class Store:
                 res = c.execute(update(cursors).where(cursors.c.pipeline == pipeline).values(**values))
                 if res.rowcount == 0:
                     c.execute(insert(cursors).values(pipeline=pipeline, **values))
+
+
+def _put_crosswalk(c: Connection, system: str, obj: str, ext_id: str, entity_id: int, shadow: Any,
+                   t: datetime) -> None:
+    """Insert or update one crosswalk row in one statement: two workers that wrote the same record (an
+    upsert, docs/decisions.md 14) commit the same key, and an update-then-insert would let both insert."""
+    values = {"system": system, "object": obj, "external_id": ext_id, "entity_id": entity_id, "shadow": shadow,
+              "updated_at": t}
+    change = {"entity_id": entity_id, "shadow": shadow, "updated_at": t}
+    dialect = c.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        dialect_insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        c.execute(dialect_insert(crosswalk).values(**values).on_conflict_do_update(
+            index_elements=[crosswalk.c.system, crosswalk.c.object, crosswalk.c.external_id], set_=change))
+        return
+    res = c.execute(update(crosswalk).where(  # other databases: no portable upsert
+        crosswalk.c.system == system, crosswalk.c.object == obj, crosswalk.c.external_id == ext_id,
+    ).values(**change))
+    if res.rowcount == 0:
+        c.execute(insert(crosswalk).values(**values))
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

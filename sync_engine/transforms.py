@@ -302,13 +302,62 @@ def _parse_date(options: Mapping[str, Any]) -> Fn:
 # -- truncate --------------------------------------------------------------------------------------
 
 def truncator(length: int) -> Fn:
-    """Cut text to `length` characters. `truncate_to_target` will build this from the target's describe."""
+    """Cut text to `length` characters (`truncate`, and `truncate_to_target` once bound to a length)."""
     def apply(v: Any) -> str | None:
         text = _string(v)
         if text is None or text == "":
             return None
         return text if len(text) <= length else text[:length].rstrip()
     return apply
+
+
+@dataclass(frozen=True, slots=True)
+class TruncateToTarget:
+    """`truncate_to_target`: cut text to the length of the field it is written to, as the target describes it.
+
+    A mapping file cannot know that length (each Salesforce org sets its own), so the loader builds this
+    with `length=None` and a run binds it once, from `Connector.describe`, before the first record
+    (`Mapping_.with_target_lengths`). Unbound, or for a field whose schema states no length (HubSpot
+    states none), it passes the value through unchanged: there is nothing known to cut to.
+    """
+
+    length: int | None = None
+
+    def __call__(self, v: Any) -> Any:
+        return v if self.length is None else truncator(self.length)(v)
+
+    def cut(self, v: Any) -> tuple[int, int] | None:
+        """(characters before, characters kept) when this step shortens `v`, else None."""
+        text = _string(v)
+        if self.length is None or text is None or len(text) <= self.length:
+            return None
+        return len(text), len(truncator(self.length)(text) or "")
+
+
+WRITE_TRANSFORMS = frozenset({"truncate_to_target"})  # need the target's schema: only in `write = [...]`
+
+
+def bind_lengths(chain: tuple[tuple[str, Fn], ...], length: int | None) -> tuple[tuple[str, Fn], ...]:
+    """`chain` with each `truncate_to_target` step knowing the target field's `length` (None: unknown)."""
+    return tuple((name, TruncateToTarget(length) if isinstance(fn, TruncateToTarget) else fn) for name, fn in chain)
+
+
+def truncation(chain: tuple[tuple[str, Fn], ...], value: Any) -> str | None:
+    """What a `truncate_to_target` step of `chain` cuts from `value`, in words for the dry run and explain.
+
+    None when nothing is cut, or when an earlier step refuses the value (the write reports that itself).
+    """
+    for _name, fn in chain:
+        if isinstance(fn, TruncateToTarget):
+            cut = fn.cut(value)
+            if cut is not None:
+                return (f"truncated from {cut[0]} to {cut[1]} characters, the length of the target field "
+                        f"(truncate_to_target)")
+        try:
+            value = fn(value)
+        except RecordError:
+            return None
+    return None
 
 
 def _truncate(options: Mapping[str, Any]) -> Fn:
@@ -430,6 +479,7 @@ REGISTRY: dict[str, Callable[[Mapping[str, Any]], Fn]] = {
     "concat": _concat,
     "split_full_name": _split_full_name,
     "truncate": _truncate,
+    "truncate_to_target": lambda _o: TruncateToTarget(),
     "phone_e164": _phone_e164,
     "country_code": _country_code,
 }

@@ -8,7 +8,7 @@ from connectors.errors import FailureCode
 
 def test_connector_boundary_exports() -> None:
     assert sorted(connectors.base.__all__) == [
-        "CallCounter", "Connector", "ConnectorSettings", "FieldSchema", "Links", "ObjectSchema", "ObjectSpec",
+        "CallCounter", "Connector", "ConnectorSettings", "FieldSchema", "Links", "Merge", "ObjectSchema", "ObjectSpec",
         "Record", "Secret", "WriteOp", "WriteResult"]
     abstract = connectors.base.Connector.__abstractmethods__
     assert abstract == frozenset({"check", "read", "lookup", "write", "describe"})
@@ -25,4 +25,4 @@ def test_failure_codes_are_the_documented_taxonomy() -> None:
         "AUTH_EXPIRED", "AUTH_INVALID", "PERMISSION_DENIED", "RATE_LIMITED", "DAILY_QUOTA_EXHAUSTED",
         "REMOTE_UNAVAILABLE", "NETWORK", "RECORD_INVALID", "REMOTE_REJECTED", "DUPLICATE_CONFLICT",
         "RECORD_NOT_FOUND", "LOCK_CONTENTION", "SCHEMA_DRIFT", "PICKLIST_MISMATCH", "MAPPING_ERROR",
-        "CONFIG_ERROR", "UNKNOWN"]
+        "CONFIG_ERROR", "UNKNOWN", "RUN_STUCK", "RUN_SLOW", "FAILURE_RATE_HIGH", "FAILURES_DEAD"]

@@ -20,7 +20,7 @@ CODES = [code.value for code in FailureCode]
 # subcommand or option fails here too; this allow-list sits on top of it, since the CLI offers more
 # (e.g. `daemon`, `demo`) than runbooks should tell an on-call engineer to run.
 ALLOWED: dict[tuple[str, ...], dict[str, bool]] = {
-    ("check",): {"--config": True},
+    ("check",): {"--config": True, "--remote": False, "--json": False},
     ("sync",): {"--dry-run": False, "--json": False, "--full": False, "--config": True},
     ("status",): {"--json": False},
     ("failures", "list"): {"--pipeline": True, "--code": True, "--json": False, "--status": True},

@@ -17,7 +17,7 @@ from sync_engine.sample_data import SampleData, generate, write_seeds
 SMALL = {"companies": 20, "contacts": 120, "opportunities": 25}
 DEFAULT = {"companies": 300, "contacts": 2400, "opportunities": 400}
 FREE_MAIL = {"gmail.com", "yahoo.com", "outlook.com", "hotmail.com"}
-SF_PREFIX = {"Account": "001", "Contact": "003", "Opportunity": "006", "User": "005"}
+SF_PREFIX = {"Account": "001", "Contact": "003", "Opportunity": "006", "User": "005", "RecordType": "012"}
 SF_STAGES = {"Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
              "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost"}
 HS_STAGES = {"appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
@@ -83,8 +83,8 @@ def test_sizes_and_overlap_add_up(sized: Sized) -> None:
     sizes, data = sized
     truth, hs, sf = data.truth, data.hubspot, data.salesforce
     assert set(hs) == {"contacts", "companies", "deals", "owners", "associations", "properties"}
-    assert [p["name"] for p in hs["properties"]] == ["salesforce_opportunity_id"]
-    assert set(sf) == {"Account", "Contact", "Opportunity", "User"}
+    assert [p["name"] for p in hs["properties"]] == ["salesforce_opportunity_id", "amount_change_reason"]
+    assert set(sf) == {"Account", "Contact", "Opportunity", "User", "RecordType"}
     assert len(truth["companies"]) == sizes["companies"]
     assert len(truth["people"]) + len(truth["invalid_emails"]) == sizes["contacts"]
     assert len(hs["deals"]) + len(sf["Opportunity"]) == sizes["opportunities"]
@@ -141,7 +141,7 @@ def test_native_shapes(sized: Sized) -> None:
     assert {r["properties"]["lifecyclestage"] for r in data.hubspot["contacts"]} <= LIFECYCLE
     hs_industries = {r["properties"].get("industry") for r in data.hubspot["companies"]} - {None}
     assert hs_industries and all(re.fullmatch(r"[A-Z_]+", i) for i in hs_industries)
-    assert all(r["properties"]["pipeline"] == "default" for r in data.hubspot["deals"])
+    assert {r["properties"]["pipeline"] for r in data.hubspot["deals"]} <= {"default", "75e28846"}
     for owner in data.hubspot["owners"]:
         assert isinstance(owner["userId"], int) and owner["archived"] is False and "@" in owner["email"]
     for records in data.salesforce.values():
@@ -284,7 +284,24 @@ def test_opportunities_span_every_stage_with_consistent_dates(sized: Sized) -> N
     for d in data.hubspot["deals"]:
         assert 5_000 <= int(d["properties"]["amount"]) <= 250_000
     if sizes is DEFAULT:
-        assert {d["properties"]["dealstage"] for d in data.hubspot["deals"]} == HS_STAGES
+        default = [d for d in data.hubspot["deals"] if d["properties"]["pipeline"] == "default"]
+        assert {d["properties"]["dealstage"] for d in default} == HS_STAGES
+
+
+def test_deals_sit_in_several_pipelines_with_stages_their_pipeline_allows(sized: Sized) -> None:
+    from connectors.hubspot.catalog import PIPELINE_BY_ID
+    from connectors.salesforce.describe import stage_values
+
+    sizes, data = sized
+    for d in data.hubspot["deals"]:
+        assert PIPELINE_BY_ID[d["properties"]["pipeline"]].stage(d["properties"]["dealstage"]), d
+    types = {r["Id"]: r["DeveloperName"] for r in data.salesforce["RecordType"]}
+    assert set(types.values()) == {"New_Business", "Expansion", "Renewal"}
+    opps = data.salesforce["Opportunity"]
+    used = {types[o["RecordTypeId"]] for o in opps}
+    assert used == set(types.values()) if sizes is DEFAULT else len(used) >= 2
+    for o in opps:
+        assert o["StageName"] in stage_values(types[o["RecordTypeId"]]), o
 
 
 def test_an_inactive_user_still_owns_accounts(sized: Sized) -> None:

@@ -116,6 +116,17 @@ PIPELINES = (
             Stage("1004", "Churned", "0.0", True),
         ),
     ),
+    Pipeline(
+        "8a3f02d1",
+        "Expansion",
+        (
+            Stage("2001", "Expansion Qualified", "0.3", False),
+            Stage("2002", "Proposal Sent", "0.6", False),
+            Stage("2003", "Negotiation", "0.8", False),
+            Stage("2004", "Expansion Won", "1.0", True),
+            Stage("2005", "Expansion Lost", "0.0", True),
+        ),
+    ),
 )
 PIPELINE_BY_ID = {p.id: p for p in PIPELINES}
 
@@ -284,6 +295,8 @@ _DEFS: dict[str, list[PropertyDef]] = {
         PropertyDef(
             "hs_is_closed", "Is Deal Closed?", "bool", "booleancheckbox", calculated=True, group=_DEAL
         ),
+        # Sales activities (notes, calls, emails, meetings) logged on the deal; HubSpot counts them itself.
+        PropertyDef("num_notes", "Number of Sales Activities", "number", "number", calculated=True, group=_DEAL),
         PropertyDef(
             "hs_deal_stage_probability",
             "Deal Stage Probability",

@@ -19,7 +19,7 @@ from urllib3.util.retry import Retry
 
 from connectors.base import CallCounter, ConnectorSettings
 from connectors.hubspot.errors import Waits, classify
-from connectors.retry import call_with_retry
+from connectors.retry import RetryBounds, call_with_retry
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,7 @@ class HubSpotClient:
         self.settings = settings
         self.calls = calls
         self.waits = Waits.from_options(settings.options)
+        self.bounds = RetryBounds.from_options(settings.options, settings.system)
         self._client: Any = None
         self._apis: dict[str, Any] = {}
         self.daily: tuple[int, int] | None = None  # (used, max) from the X-HubSpot-RateLimit-Daily* headers
@@ -99,7 +100,6 @@ class HubSpotClient:
         engine's lookup-before-create on the next run finds what the lost request created.
         """
         attempt = 0
-        options = self.settings.options
 
         def once() -> ApiReply:
             nonlocal attempt
@@ -121,9 +121,6 @@ class HubSpotClient:
                 resp.release_conn()
             return ApiReply(int(resp.status), json.loads(data) if data else {})
 
-        return call_with_retry(
-            once,
-            attempts=int(options.get("retry_attempts", 5)),
-            max_wait=float(options.get("retry_max_wait", 20.0)),
-            total=float(options.get("retry_total", 120.0)),
-        )
+        b = self.bounds
+        return call_with_retry(once, attempts=b.attempts, base_wait=b.base_wait, max_wait=b.max_wait, total=b.total,
+                               system=self.settings.system)

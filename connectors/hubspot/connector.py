@@ -11,7 +11,7 @@ a deal without them cannot be placed in the canonical model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -19,6 +19,7 @@ from connectors.base import (
     Connector,
     ConnectorSettings,
     FieldSchema,
+    Merge,
     ObjectSchema,
     ObjectSpec,
     Record,
@@ -26,6 +27,7 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.errors import ConnectorError, FailureCode
+from connectors.hubspot import merges
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.writer import BATCH, Writer
 
@@ -82,6 +84,13 @@ class HubSpotConnector(Connector):
                 picklist=tuple(str(o["value"]) for o in p.get("options") or [] if not o.get("hidden")),
             )
         return ObjectSchema(object, fields)
+
+    def pipeline_stages(self, object: str) -> dict[str, tuple[str, ...]]:
+        """Pipeline id -> its stage ids, from the pipelines API (B11): stage ids are per pipeline."""
+        self.spec(object)
+        reply = self.client.call("read", self.client.api("pipelines.pipelines_api").get_all, object)
+        return {str(p["id"]): tuple(str(s["id"]) for s in p.get("stages") or [])
+                for p in reply.body.get("results") or [] if not p.get("archived")}
 
     # --- read -----------------------------------------------------------------------------------
     def read(self, object: str, since: datetime | None, fields: Sequence[str]) -> Iterator[list[Record]]:
@@ -227,6 +236,15 @@ class HubSpotConnector(Connector):
     def write(self, object: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
         self.spec(object)
         return self.writer.write(object, ops)
+
+    # --- merges (merges.py: hs_merged_object_ids, the CRM v3 merge endpoint) ------------------------
+    def merges(self, object: str, since: datetime | None) -> list[Merge]:
+        self.spec(object)
+        return merges.read_merges(self, object, since)
+
+    def merge(self, object: str, survivor_id: str, loser_id: str, fields: Mapping[str, Any] | None = None) -> str:
+        self.spec(object)
+        return merges.merge(self, object, survivor_id, loser_id, fields or {})
 
     @property
     def api_usage(self) -> tuple[int, int] | None:

@@ -1,8 +1,18 @@
 """Batch writes to HubSpot: creates with inline associations, updates plus v4 associations, one result per op.
 
-Every create input carries its own `objectWriteTraceId`, so HubSpot answers per input (207) instead of
-failing the batch. Batch update has no such switch: a validation error refuses the whole call, so the batch
-is split in halves until the bad inputs stand alone; one bad record never blocks 99 good ones.
+Creates go through `batch/create`, each carrying its associations, so the normal case costs one call per
+100 records (docs/decisions.md 14). A create HubSpot refuses because its unique key is already taken
+(CONFLICT: a contact's `email`, or the unique property the mapping names as its upsert key,
+`WriteOp.upsert`) lost a race with another worker's create of the same record: only those inputs are
+re-sent through `batch/upsert` by that key (crm-apis.md B6), which updates the record the winner made,
+and their links go through the v4 association batch with those of updated records. A batch create whose
+answer was lost is never re-sent (it may have been applied): the next run's lookup finds what it made.
+
+Every create and upsert input carries its own `objectWriteTraceId`, so HubSpot answers per input (207)
+instead of failing the batch. Batch update has no such switch: a validation error refuses the whole
+call, so the batch is split in halves until the bad inputs stand alone; one bad record never blocks 99
+good ones. Whole-batch refusals of creates and upserts (upserts by `email` are not partial) get the same
+treatment, so a duplicate among 100 creates is found and upserted on its own.
 """
 
 from __future__ import annotations
@@ -16,6 +26,8 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.errors import HubSpotCallError, record_error
 
 BATCH = 100
+# HubSpot's own unique identifier per object: a create it refuses as taken is upserted by it (B6 idProperty).
+UNIQUE_ID_PROPERTY = {"contacts": "email"}
 # (from, to) -> (type id for the first linked record, type id for the others): the first company is primary.
 LINK_TYPES: dict[tuple[str, str], tuple[int, int]] = {
     ("contacts", "companies"): (1, 279),
@@ -50,24 +62,37 @@ def _properties(op: WriteOp) -> dict[str, str]:
 class Writer:
     def __init__(self, client: HubSpotClient) -> None:
         self.client = client
+        self._new: set[str] = set()  # ids HubSpot's upsert answers called new, during one `write`
 
     def write(self, obj: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
         outcomes: dict[int, Outcome] = {}
+        self._new.clear()
         creates = [(i, self._create_input(obj, i, op)) for i, op in enumerate(ops) if op.id is None]
         updates = [(i, {"id": op.id, "properties": _properties(op)}) for i, op in enumerate(ops) if op.id]
         for chunk in _chunks(creates):
             outcomes.update(self._send(obj, "create", chunk))
+        # Creates refused because their unique key exists: another worker (or an earlier input of this
+        # write) made the record first. Upserting them by the key updates that record instead of failing.
+        keys = {i: key for i, _ in creates if _taken(outcomes[i]) and (key := upsert_key(obj, ops[i]))}
+        upserts = [(i, self._upsert_input(i, ops[i], key)) for i, key in keys.items()]
+        for chunk in (c for wave in _waves(upserts) for c in _chunks(wave)):
+            outcomes.update(self._send(obj, "upsert", chunk))
         for chunk in (c for wave in _waves(updates) for c in _chunks(wave)):
             outcomes.update(self._send(obj, "update", chunk))
-        self._link_updated(obj, ops, outcomes)
+        self._link_updated(obj, ops, outcomes, upserted=set(keys))
         results = []
         for i, op in enumerate(ops):
             got = outcomes[i]
             if isinstance(got, RemoteError):
                 results.append(WriteResult(op.ref, op.id, created=False, error=got))
-            else:
-                results.append(WriteResult(op.ref, got, created=op.id is None))
+            else:  # an upsert that found the record (the race's winner made it) reports it updated
+                results.append(WriteResult(op.ref, got, created=op.id is None and (i not in keys or got in self._new)))
         return results
+
+    @staticmethod
+    def _upsert_input(index: int, op: WriteOp, key: str) -> dict[str, Any]:
+        props = _properties(op)
+        return {"id": props[key], "idProperty": key, "properties": props, "objectWriteTraceId": str(index)}
 
     def _create_input(self, obj: str, index: int, op: WriteOp) -> dict[str, Any]:
         associations = [
@@ -82,15 +107,17 @@ class Writer:
 
     def _send(self, obj: str, kind: str, items: list[Item]) -> dict[int, Outcome]:
         api = self.client.api(f"{obj}.batch_api")
-        method = api.create if kind == "create" else api.update
-        try:
+        method = {"create": api.create, "upsert": api.upsert, "update": api.update}[kind]
+        try:  # an upsert is idempotent (resent after a lost answer); a batch create never is
             reply = self.client.call("write", method, {"inputs": [body for _, body in items]},
                                      idempotent=kind != "create")
         except HubSpotCallError as err:
             if err.remote is None:
                 raise  # not about records: auth, quota, outage
             return self._isolate(obj, kind, items, err.remote)
-        return self._read_batch(items, reply.body, by_trace=kind == "create")
+        if kind == "upsert":
+            self._new |= {str(r.get("id")) for r in reply.body.get("results") or [] if r.get("new")}
+        return self._read_batch(items, reply.body, by_trace=kind != "update")
 
     def _isolate(self, obj: str, kind: str, items: list[Item], error: RemoteError) -> dict[int, Outcome]:
         """The whole batch was refused for some input(s): find them without giving up on the others."""
@@ -123,11 +150,14 @@ class Writer:
             out.setdefault(i, RemoteError(FailureCode.UNKNOWN, "HubSpot returned no result for this input"))
         return out
 
-    def _link_updated(self, obj: str, ops: Sequence[WriteOp], outcomes: dict[int, Outcome]) -> None:
-        """Associations asked for on updated records, by v4 batch create (creates carried theirs inline)."""
+    def _link_updated(self, obj: str, ops: Sequence[WriteOp], outcomes: dict[int, Outcome],
+                      upserted: set[int]) -> None:
+        """Associations asked for on updated and upserted records, by v4 batch create (creates carried
+        theirs inline; upsert inputs cannot carry any)."""
         wanted: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for i, op in enumerate(ops):
-            if op.id is None or isinstance(outcomes[i], RemoteError):
+            got = outcomes[i]
+            if (op.id is None and i not in upserted) or isinstance(got, RemoteError):
                 continue
             for to_obj, ids in op.links.items():
                 for to_id, type_id in link_specs(obj, to_obj, ids):
@@ -135,7 +165,7 @@ class Writer:
                         (
                             i,
                             {
-                                "from": {"id": op.id},
+                                "from": {"id": op.id or got},
                                 "to": {"id": to_id},
                                 "types": [
                                     {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}
@@ -175,6 +205,17 @@ def _read_links(chunk: list[Item], body: dict[str, Any], outcomes: dict[int, Out
                 FailureCode.UNKNOWN, f"HubSpot did not create the association {pair[0]} -> {pair[1]}"
             )
         )
+
+
+def _taken(outcome: Outcome) -> bool:
+    """A create refused because a unique value it carries already belongs to a record (409 CONFLICT)."""
+    return isinstance(outcome, RemoteError) and outcome.code is FailureCode.DUPLICATE_CONFLICT
+
+
+def upsert_key(obj: str, op: WriteOp) -> str | None:
+    """The unique property a refused create is upserted by, when the record carries a value for it."""
+    key = op.upsert or UNIQUE_ID_PROPERTY.get(obj)
+    return key if key and op.fields.get(key) not in (None, "") else None
 
 
 def _waves(updates: list[Item]) -> list[list[Item]]:

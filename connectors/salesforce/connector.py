@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -20,6 +20,7 @@ from connectors.base import (
     Connector,
     ConnectorSettings,
     FieldSchema,
+    Merge,
     ObjectSchema,
     ObjectSpec,
     Record,
@@ -28,7 +29,8 @@ from connectors.base import (
 )
 from connectors.errors import ConnectorError, FailureCode
 from connectors.http import make_session
-from connectors.retry import call_with_retry
+from connectors.retry import RetryBounds, call_with_retry, tag
+from connectors.salesforce import merges
 from connectors.salesforce.errors import record_error, to_connector_error
 from connectors.salesforce.values import parse_datetime
 
@@ -48,7 +50,8 @@ class _NotRetried(Exception):
 
 
 class SalesforceConnector(Connector):
-    """Salesforce over REST. Options: `ca_file` (a PEM to trust, e.g. the emulator's), `api_version`."""
+    """Salesforce over REST. Options: `ca_file` (a PEM to trust, e.g. the emulator's), `api_version`,
+    and the retry bounds `retry_attempts`, `retry_base_wait`, `retry_max_wait`, `retry_total` (RetryBounds)."""
 
     system: ClassVar[str] = "salesforce"
     objects: ClassVar[dict[str, ObjectSpec]] = {
@@ -59,7 +62,9 @@ class SalesforceConnector(Connector):
     def __init__(self, settings: ConnectorSettings) -> None:
         super().__init__(settings)
         self._sf: Salesforce | None = None
+        self._bounds = RetryBounds.from_options(settings.options, settings.system)
         self._schemas: dict[str, ObjectSchema] = {}
+        self._record_types: dict[str, dict[str, str]] = {}  # object -> DeveloperName (lower) -> RecordTypeId
 
     @property
     def sf(self) -> Salesforce:
@@ -100,9 +105,12 @@ class SalesforceConnector(Connector):
                 if not idempotent and isinstance(exc, requests.exceptions.ReadTimeout):
                     raise _NotRetried(error) from exc
                 raise error from exc
+        b, system = self._bounds, self.settings.system
         try:
-            return call_with_retry(attempt)
+            return call_with_retry(attempt, attempts=b.attempts, base_wait=b.base_wait, max_wait=b.max_wait,
+                                   total=b.total, system=system)
         except _NotRetried as stop:
+            tag(stop.error, system)
             raise stop.error from stop.__cause__
 
     def _pages(self, soql: str) -> Iterator[list[dict[str, Any]]]:
@@ -127,6 +135,9 @@ class SalesforceConnector(Connector):
         out: list[str] = []
         for name in names:
             canonical = known.get(name.lower())
+            lookup = known.get(name.partition(".")[0].lower() + "id") if "." in name else None
+            if canonical is None and lookup and self.describe(object).fields[lookup].type == "reference":
+                canonical = name  # a parent's field through its lookup, e.g. RecordType.DeveloperName (A5)
             if canonical is None:
                 raise ConnectorError(FailureCode.SCHEMA_DRIFT, f"{object} has no field {name!r} (describe)",
                                      vendor_code="INVALID_FIELD")
@@ -136,6 +147,9 @@ class SalesforceConnector(Connector):
 
     def _record(self, object: str, raw: dict[str, Any]) -> Record:
         fields = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items() if k != "attributes"}
+        for rel, parent in raw.items():  # a parent's fields (`RecordType.DeveloperName`) also under their dotted name
+            if isinstance(parent, dict) and "attributes" in parent:
+                fields.update({f"{rel}.{k}": v for k, v in parent.items() if k != "attributes"})
         return Record(object=object, id=str(raw["Id"]), fields=fields,
                       modified_at=parse_datetime(str(raw["SystemModstamp"])),
                       deleted=bool(raw.get("IsDeleted")))
@@ -182,23 +196,32 @@ class SalesforceConnector(Connector):
     def write(self, object: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
         self._spec(object)
         results: list[WriteResult | None] = [None] * len(ops)
-        creates = [i for i, op in enumerate(ops) if op.id is None]
+        keyed = {i: op.upsert for i, op in enumerate(ops) if op.id is None and _upsert_value(op)}
+        creates = [i for i, op in enumerate(ops) if op.id is None and i not in keyed]
         updates = [i for i, op in enumerate(ops) if op.id is not None]
-        for indexes, method in ((creates, "POST"), (updates, "PATCH")):
+        groups: list[tuple[list[int], str, str | None]] = [(creates, "POST", None), (updates, "PATCH", None)]
+        for key in dict.fromkeys(keyed.values()):  # creates by external id: an upsert per key field (A7)
+            groups.append(([i for i, k in keyed.items() if k == key], "PATCH", key))
+        for indexes, method, key in groups:
             for start in range(0, len(indexes), BATCH):
                 chunk = indexes[start:start + BATCH]
-                answers = self._collection(object, method, [ops[i] for i in chunk])
+                answers = self._collection(object, method, [ops[i] for i in chunk], upsert=key)
                 for i, result in zip(chunk, answers, strict=True):
                     results[i] = result
         self._retry_locked(object, ops, results)
         return [r for r in results if r is not None]
 
-    def _collection(self, object: str, method: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        """One sObject Collections call; `allOrNone: false` so good records land beside refused ones."""
-        records = [{"attributes": {"type": object}, **({"id": op.id} if op.id else {}), **op.fields}
-                   for op in ops]
+    def _collection(self, object: str, method: str, ops: Sequence[WriteOp],
+                    upsert: str | None = None) -> list[WriteResult]:
+        """One sObject Collections call; `allOrNone: false` so good records land beside refused ones.
+
+        With `upsert` (an external id field), `PATCH composite/sobjects/{object}/{field}` creates or
+        updates by it: idempotent, so a lost answer is resent and a second worker's create updates."""
+        records = [{"attributes": {"type": object}, **({"id": op.id} if op.id else {}),
+                    **self._with_record_type_id(object, op.fields)} for op in ops]
         body = {"allOrNone": False, "records": records}
-        answer = self._call("write", lambda: self.sf.restful("composite/sobjects", method=method, json=body),
+        path = f"composite/sobjects/{object}/{upsert}" if upsert else "composite/sobjects"
+        answer = self._call("write", lambda: self.sf.restful(path, method=method, json=body),
                             idempotent=method != "POST") or []
         if len(answer) != len(ops):
             raise ConnectorError(FailureCode.UNKNOWN,
@@ -206,9 +229,41 @@ class SalesforceConnector(Connector):
         out = []
         for op, result in zip(ops, answer, strict=True):
             if result.get("success"):
-                out.append(WriteResult(op.ref, str(result.get("id") or op.id), created=op.id is None))
+                out.append(WriteResult(op.ref, str(result.get("id") or op.id),
+                                       created=bool(result.get("created", True)) if upsert else op.id is None))
             else:
                 out.append(WriteResult(op.ref, op.id, error=record_error(result.get("errors") or [])))
+        return out
+
+    def _with_record_type_id(self, object: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """People name a record type by its DeveloperName; the API takes its per-org id (`RecordTypeId`).
+        An unknown name is sent as is, so Salesforce refuses that one record and says why."""
+        out = dict(fields)
+        name = out.pop("RecordType.DeveloperName", None)
+        if name:
+            out["RecordTypeId"] = self.record_types(object).get(str(name).lower(), name)
+        return out
+
+    def record_types(self, object: str) -> dict[str, str]:
+        """Active record types of `object`: DeveloperName (lower case) -> Id; one query, kept by this connector."""
+        if object not in self._record_types:
+            soql = format_soql("SELECT Id, DeveloperName, Name, SobjectType, IsActive FROM RecordType "
+                               "WHERE SobjectType = {} AND IsActive = true", object)
+            self._record_types[object] = {str(r["DeveloperName"]).lower(): str(r["Id"])
+                                          for page in self._pages(soql) for r in page}
+        return self._record_types[object]
+
+    def pipeline_stages(self, object: str) -> dict[str, tuple[str, ...]]:
+        """Record type DeveloperName -> the StageNames it allows, from the UI API picklist values per record
+        type: describe lists every StageName, but a record type's sales process allows only some."""
+        soql = format_soql("SELECT Id, DeveloperName FROM RecordType WHERE SobjectType = {} AND IsActive = true",
+                           self._spec(object))
+        out: dict[str, tuple[str, ...]] = {}
+        for row in (r for page in self._pages(soql) for r in page):
+            path = f"ui-api/object-info/{object}/picklist-values/{row['Id']}"
+            answer = self._call("read", lambda path=path: self.sf.restful(path)) or {}
+            stage = (answer.get("picklistFieldValues") or {}).get("StageName") or {}
+            out[str(row["DeveloperName"])] = tuple(str(v["value"]) for v in stage.get("values") or [])
         return out
 
     def _retry_locked(self, object: str, ops: Sequence[WriteOp], results: list[WriteResult | None]) -> None:
@@ -221,7 +276,8 @@ class SalesforceConnector(Connector):
             time.sleep(random.uniform(0, 0.2 * 2 ** attempt))
             for i in locked:
                 op = ops[i]
-                results[i] = self._collection(object, "PATCH" if op.id else "POST", [op])[0]
+                key = op.upsert if op.id is None and _upsert_value(op) else None
+                results[i] = self._collection(object, "PATCH" if op.id or key else "POST", [op], upsert=key)[0]
 
     def describe(self, object: str) -> ObjectSchema:
         if object not in self._schemas:
@@ -231,6 +287,18 @@ class SalesforceConnector(Connector):
             fields = {f["name"]: _field_schema(f) for f in raw.get("fields", [])}
             self._schemas[object] = ObjectSchema(object, fields)
         return self._schemas[object]
+
+    # --- merges (merges.py: queryAll of MasterRecordId, SOAP merge()) ------------------------------
+    def merges(self, object: str, since: datetime | None) -> list[Merge]:
+        return merges.read_merges(self, self._spec(object), since)
+
+    def merge(self, object: str, survivor_id: str, loser_id: str, fields: Mapping[str, Any] | None = None) -> str:
+        return merges.merge(self, self._spec(object), survivor_id, loser_id, fields or {})
+
+
+def _upsert_value(op: WriteOp) -> bool:
+    """A create carrying a value for its upsert key (an external id field) is upserted by it."""
+    return bool(op.upsert) and op.fields.get(op.upsert or "") not in (None, "")
 
 
 def _select(columns: Sequence[str], object: str) -> str:

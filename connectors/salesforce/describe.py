@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 KEY_PREFIXES: dict[str, str] = {"Account": "001", "Contact": "003", "Lead": "00Q", "Opportunity": "006",
-                                "User": "005"}
+                                "User": "005", "RecordType": "012"}
 STRING_TYPES = frozenset({"id", "string", "textarea", "email", "url", "phone", "picklist", "reference"})
 NUMBER_TYPES = frozenset({"int", "double", "currency", "percent"})
 
@@ -37,6 +37,16 @@ INDUSTRIES = ("Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals",
               "Utilities", "Other")
 ACCOUNT_TYPES = ("Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller",
                  "Installation Partner", "Technology Partner", "Other")
+# The org's Opportunity record types: DeveloperName -> (label, the StageNames its sales process allows).
+# A record type picks a sales process, and the process is what limits the stages (Setup > Sales Processes);
+# clients learn them per record type from the UI API picklist-values resource.
+MASTER_RECORD_TYPE = "012000000000000AAA"  # what an object answers with when it has no record types of its own
+OPPORTUNITY_RECORD_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "New_Business": ("New Business", tuple(OPPORTUNITY_STAGES)),
+    "Expansion": ("Expansion", ("Qualification", "Needs Analysis", "Proposal/Price Quote", "Negotiation/Review",
+                                "Closed Won", "Closed Lost")),
+    "Renewal": ("Renewal", ("Qualification", "Negotiation/Review", "Closed Won", "Closed Lost")),
+}
 OPPORTUNITY_TYPES = ("Existing Customer - Upgrade", "Existing Customer - Replacement",
                      "Existing Customer - Downgrade", "New Customer")
 
@@ -193,11 +203,24 @@ _FIELDS: dict[str, list[Field]] = {
         _ref("ContactId", "Contact ID", ("Contact",), "Contact"),
         _pick("Type", "Opportunity Type", OPPORTUNITY_TYPES),
         _pick("LeadSource", "Lead Source", LEAD_SOURCES),
+        _ref("RecordTypeId", "Record Type ID", ("RecordType",), "RecordType"),
+        _s("Amount_Change_Reason__c", "Amount Change Reason", 255, custom=True),
+        # Logged activities (tasks and events) on the opportunity, kept up to date by a roll-up the admin set up.
+        Field("Activity_Count__c", "double", "Activity Count", custom=True),
         _ro("IsClosed", "boolean", "Closed", nillable=False, defaulted=True),
         _ro("IsWon", "boolean", "Won", nillable=False, defaulted=True),
         _ro("ForecastCategoryName", "picklist", "Forecast Category", length=40,
             picklist=("Omitted", "Pipeline", "Best Case", "Commit", "Closed")),
         _owner(), _external_id(),
+    ],
+    "RecordType": [
+        *(f for f in _system("RecordType") if f.name not in {"IsDeleted", "MasterRecordId"}),
+        _s("Name", "Record Type Name", 80, nillable=False),
+        _s("DeveloperName", "Record Type Name (API)", 80, nillable=False),
+        _s("SobjectType", "SObject Type Name", 40, nillable=False),
+        Field("IsActive", "boolean", "Active", nillable=False, defaulted=True),
+        _s("Description", "Description", 255),
+        _ro("BusinessProcessId", "reference", "Business Process ID", length=18),
     ],
     "User": [
         *(f for f in _system("User") if f.name not in {"IsDeleted", "MasterRecordId"}),
@@ -250,7 +273,35 @@ def object_summary(obj: str, version: str) -> dict[str, Any]:
     }
 
 
-def describe_object(obj: str, version: str) -> dict[str, Any]:
-    """The full `GET sobjects/{T}/describe` answer."""
+def describe_object(obj: str, version: str, record_types: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The full `GET sobjects/{T}/describe` answer. `record_types`: the object's RecordType rows."""
     return {**object_summary(obj, version), "fields": [f.to_json() for f in SCHEMAS[obj].values()],
-            "childRelationships": [], "recordTypeInfos": []}
+            "childRelationships": [], "recordTypeInfos": record_type_infos(obj, version, record_types or [])}
+
+
+def record_type_infos(obj: str, version: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """describe's `recordTypeInfos`: each active record type, then the master one Salesforce always lists."""
+    def info(rt_id: str, developer: str, name: str, default: bool, master: bool) -> dict[str, Any]:
+        return {"active": True, "available": True, "defaultRecordTypeMapping": default, "developerName": developer,
+                "master": master, "name": name, "recordTypeId": rt_id,
+                "urls": {"layout": f"/services/data/v{version}/sobjects/{obj}/describe/layouts/{rt_id}"}}
+    live = [r for r in rows if r.get("SobjectType") == obj and r.get("IsActive", True)]
+    out = [info(r["Id"], r["DeveloperName"], r["Name"], k == 0, False) for k, r in enumerate(live)]
+    return [*out, info(MASTER_RECORD_TYPE, "Master", "Master", not live, True)]
+
+
+def stage_values(developer_name: str | None) -> tuple[str, ...]:
+    """The StageNames an opportunity of this record type may take (the master record type: all of them)."""
+    entry = OPPORTUNITY_RECORD_TYPES.get(developer_name or "")
+    return entry[1] if entry else tuple(OPPORTUNITY_STAGES)
+
+
+def picklist_values(obj: str, version: str, record_type_id: str, fields: dict[str, tuple[str, ...]]
+                    ) -> dict[str, Any]:
+    """The UI API `object-info/{obj}/picklist-values/{recordTypeId}` answer (Picklist Values Collection)."""
+    base = f"/services/data/v{version}/ui-api/object-info/{obj}/picklist-values/{record_type_id}"
+    return {"eTag": f"{abs(hash((obj, record_type_id, tuple(fields.items())))):x}", "picklistFieldValues": {
+        name: {"controllerValues": {}, "defaultValue": None, "eTag": f"{abs(hash(values)):x}",
+               "url": f"{base}/{name}",
+               "values": [{"attributes": None, "label": v, "validFor": [], "value": v} for v in values]}
+        for name, values in fields.items()}}

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.emulator import Emulator, Handler, Reply, Request, Response
-from connectors.salesforce import composite, describe, query, soql
+from connectors.salesforce import composite, describe, emulator_merge, query, soap, soql
 from connectors.salesforce.composite import Outcome
 from connectors.salesforce.store import DmlError, Store
 from connectors.salesforce.tls import CertFiles, ensure_certificate
@@ -134,6 +134,8 @@ class SalesforceEmulator(Emulator):
             api("GET", f"{_V}/query{slash}", lambda r: self._query(r, "query"))
             api("GET", f"{_V}/queryAll{slash}", lambda r: self._query(r, "queryAll"))
             api("GET", f"{_V}/limits{slash}", self._limits)
+            api("GET", f"{_V}/ui-api/object-info/{{sobject}}/picklist-values/{{recordTypeId}}{slash}",
+                self._picklist_values)
         api("GET", f"{_V}/query/{{locator}}", self._query_more)
         api("GET", f"{_V}/queryAll/{{locator}}", self._query_more)
         api("GET", f"{_V}/sobjects/{{sobject}}/{{id}}", self._get)
@@ -147,6 +149,7 @@ class SalesforceEmulator(Emulator):
             lambda r: self._collection(r, lambda rec, now: composite.update_op(self.store, rec, now)))
         api("DELETE", f"{_V}/composite/sobjects", self._collection_delete)
         api("PATCH", f"{_V}/composite/sobjects/{{sobject}}/{{field}}", self._collection_upsert)
+        api("POST", "/services/Soap/u/{version}", self._soap)
 
     def _api(self, method: str, template: str, handler: Handler) -> None:
         """Register a vendor endpoint that counts against the daily allocation, as every REST call does."""
@@ -181,7 +184,20 @@ class SalesforceEmulator(Emulator):
 
     def _describe(self, request: Request) -> Response:
         return Response(200, describe.describe_object(self._object(request.params["sobject"]),
-                                                      request.params["version"]))
+                                                      request.params["version"],
+                                                      list(self.store.records["RecordType"].values())))
+
+    def _picklist_values(self, request: Request) -> Response:
+        """UI API: every picklist of an object as one record type allows it (the sales process limits stages)."""
+        obj = self._object(request.params["sobject"])
+        rt_id = request.params["recordTypeId"]
+        rt = self.store.record_type(obj, rt_id)
+        if rt is None and rt_id != describe.MASTER_RECORD_TYPE:
+            raise _error(404, "NOT_FOUND", f"The requested resource does not exist: record type {rt_id}")
+        fields = {f.name: f.picklist for f in describe.SCHEMAS[obj].values() if f.type == "picklist" and f.picklist}
+        if obj == "Opportunity":
+            fields["StageName"] = describe.stage_values(rt["DeveloperName"] if rt else None)
+        return Response(200, describe.picklist_values(obj, request.params["version"], rt_id, fields))
 
     def _object_info(self, request: Request) -> Response:
         obj = self._object(request.params["sobject"])
@@ -323,6 +339,40 @@ class SalesforceEmulator(Emulator):
         if not isinstance(body, dict):
             raise _error(400, "JSON_PARSER_ERROR", "The request body must be a JSON object.")
         return {k: v for k, v in body.items() if k != "attributes"}
+
+    # --- SOAP merge() (the one SOAP call served; see soap.py) --------------------------------------
+    def handle(self, request: Request) -> Response:
+        """SOAP carries its session in the envelope's SessionHeader, not a bearer header, and answers
+        every refusal (bad session, daily limit) as a SOAP fault, not the REST error array."""
+        if request.method != "POST" or not request.path.startswith("/services/Soap/u/"):
+            return super().handle(request)
+        request.token = soap.session_of(request.body)
+        response = super().handle(request)
+        if response.status in (401, 403) and isinstance(response.body, list):
+            first = response.body[0] if response.body else {}
+            code, message = str(first.get("errorCode", "UNKNOWN_EXCEPTION")), str(first.get("message", ""))
+            if code == "INVALID_SESSION_ID":
+                message = "Invalid Session ID found in SessionHeader: Illegal Session. " + message
+            response = self._soap_fault(soap.SoapFault(code, message))
+            self.decorate(request, response)
+        return response
+
+    def _soap(self, request: Request) -> Response:
+        try:
+            requests = soap.parse_merge_request(request.body)
+            if len(requests) > 200:
+                raise soap.SoapFault("LIMIT_EXCEEDED", "merge() takes at most 200 MergeRequests")
+            now = self.clock()
+            # Each request is its own transaction, as Salesforce documents; a fault stops the call.
+            results = [emulator_merge.merge(self.store, r, now) for r in requests]
+        except soap.SoapFault as fault:
+            return self._soap_fault(fault)
+        return Response(200, soap.merge_response(results), {"Content-Type": soap.CONTENT_TYPE})
+
+    @staticmethod
+    def _soap_fault(fault: soap.SoapFault) -> Response:
+        return Response(fault.status, soap.fault_envelope(fault.code, fault.message),
+                        {"Content-Type": soap.CONTENT_TYPE})
 
     # --- sObject Collections (crm-apis.md A7) ---------------------------------------------------
     def _collection(self, request: Request, op: Callable[[dict[str, Any], datetime], Outcome],

@@ -73,6 +73,11 @@ class Store:
                            "Username": email, "Email": email}, now)
         self.default_user = next(iter(self.records["User"]))
 
+    def record_type(self, obj: str, record_type_id: Any) -> Row | None:
+        """The active record type of `obj` with this id, or None."""
+        row = self.get("RecordType", record_type_id) if isinstance(record_type_id, str) else None
+        return row if row and row.get("SobjectType") == obj and row.get("IsActive", True) else None
+
     # --- reading -------------------------------------------------------------------------------
     def new_id(self, obj: str) -> str:
         prefix = describe.KEY_PREFIXES[obj]
@@ -221,11 +226,28 @@ class Store:
             if error:
                 errors.append(error)
             clean[f.name] = value
+        if obj == "Opportunity":
+            errors += self._check_record_type(clean, existing)
         if obj == "Opportunity" and isinstance(clean.get("Amount"), int | float) and clean["Amount"] < 0:
             # The org's one validation rule, so FIELD_CUSTOM_VALIDATION_EXCEPTION can be exercised.
             errors.append(DmlError("FIELD_CUSTOM_VALIDATION_EXCEPTION", "Amount cannot be negative.",
                                    ("Amount",)))
         return errors or clean
+
+    def _check_record_type(self, clean: Row, existing: Row | None) -> list[DmlError]:
+        """An opportunity's record type must exist, and its stage must be one its sales process allows."""
+        if "RecordTypeId" not in clean and "StageName" not in clean:
+            return []
+        rt_id = clean.get("RecordTypeId", existing.get("RecordTypeId") if existing else None)
+        rt = self.record_type("Opportunity", rt_id) if rt_id else None
+        if rt_id and rt is None:
+            return [DmlError("INVALID_CROSS_REFERENCE_KEY", f"Record Type ID: id value of incorrect type: {rt_id}",
+                             ("RecordTypeId",))]
+        stage = clean.get("StageName", existing.get("StageName") if existing else None)
+        if rt and stage and stage not in describe.stage_values(rt["DeveloperName"]):
+            return [DmlError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                             f"Stage: bad value for restricted picklist field: {stage}", ("StageName",))]
+        return []
 
     def _check_value(self, obj: str, f: describe.Field, value: Any,
                      existing: Row | None) -> tuple[Any, DmlError | None]:

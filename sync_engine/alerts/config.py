@@ -11,6 +11,9 @@ refused. Secrets are read once, at start-up, into `Secret`s that print as `****`
     type = "slack"
     url_env = "REVHUB_SLACK_WEBHOOK_URL"
     min_severity = "warning"
+
+The run monitors' limits (stuck, slow, failed-record rate) have defaults here and may be set per
+pipeline under `[alerts.pipelines.<name>]`; `[alerts.severity]` routes a code at another severity.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.base import Secret
-from connectors.errors import Severity
+from connectors.errors import FailureCode, Severity
 from sync_engine.alerts.channels import (
     EVENTS_URL,
     Channel,
@@ -35,6 +38,7 @@ from sync_engine.alerts.channels import (
     WebhookChannel,
 )
 from sync_engine.alerts.engine import Policy
+from sync_engine.alerts.monitor import Limits
 from sync_engine.errors import ConfigError
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -124,23 +128,65 @@ ChannelConfig = Annotated[SlackChannelConfig | PagerDutyChannelConfig | EmailCha
                           Field(discriminator="type")]
 
 
+class PipelineLimits(_Strict):
+    """`[alerts.pipelines.<name>]`: this pipeline's own monitor limits; unset ones use `[alerts]`'s."""
+
+    stuck_minutes: float | None = Field(None, gt=0)
+    slow_factor: float | None = Field(None, gt=1)
+    failure_rate: float | None = Field(None, gt=0, le=1)
+    failure_rate_min_records: int | None = Field(None, ge=1)
+
+
 class AlertsConfig(_Strict):
-    """`[alerts]`: channels plus the throttling policy shared by all of them."""
+    """`[alerts]`: channels, the throttling policy shared by all of them, and the run monitors' limits."""
 
     throttle_minutes: float = Field(30, ge=0, description="hold back a re-fire this soon after the last one")
     repeat_minutes: float = Field(0, ge=0, description="remind while still firing; 0: never")
     scope: Literal["run", "open"] = Field("run", description="count a run's failures, or all open ones")
     channels: list[ChannelConfig] = Field(default_factory=list)
+    severity: dict[str, Severity] = Field(default_factory=dict, description="per code: route at this severity")
+    stuck_minutes: float = Field(20, gt=0, description="RUN_STUCK when a run holds its lock longer")
+    slow_factor: float = Field(3, gt=1, description="RUN_SLOW when a run takes this many times its median")
+    slow_min_runs: int = Field(5, ge=1, description="finished runs needed before a median counts")
+    slow_min_seconds: float = Field(60, ge=0, description="a run shorter than this is never slow")
+    failure_rate: float = Field(0.2, gt=0, le=1, description="FAILURE_RATE_HIGH above this failed share")
+    failure_rate_min_records: int = Field(20, ge=1, description="runs reading fewer records do not count")
+    watch_seconds: float = Field(30, gt=0, description="the daemon checks files and stuck runs this often")
+    pipelines: dict[str, PipelineLimits] = Field(default_factory=dict)
+
+    @field_validator("severity")
+    @classmethod
+    def _codes(cls, v: dict[str, Severity]) -> dict[str, Severity]:
+        for code in v:
+            if code not in FailureCode.__members__:
+                raise ValueError(f"`{code}` is not a failure code (see runbooks/README.md)")
+        return v
 
     def policy(self) -> Policy:
         repeat = timedelta(minutes=self.repeat_minutes) if self.repeat_minutes else None
-        return Policy(throttle=timedelta(minutes=self.throttle_minutes), repeat=repeat)
+        return Policy(throttle=timedelta(minutes=self.throttle_minutes), repeat=repeat,
+                      severity=dict(self.severity))
+
+    def limits(self, pipeline: str) -> Limits:
+        """The monitor limits for one pipeline: its own `[alerts.pipelines.<name>]` over the defaults."""
+        own = self.pipelines.get(pipeline) or PipelineLimits.model_validate({})
+
+        def pick(own_value: float | None, default: float) -> float:
+            return default if own_value is None else own_value
+
+        return Limits(stuck=timedelta(minutes=pick(own.stuck_minutes, self.stuck_minutes)),
+                      slow_factor=pick(own.slow_factor, self.slow_factor), slow_min_runs=self.slow_min_runs,
+                      slow_min_seconds=self.slow_min_seconds,
+                      failure_rate=pick(own.failure_rate, self.failure_rate),
+                      failure_rate_min_records=int(pick(own.failure_rate_min_records,
+                                                        self.failure_rate_min_records)))
 
     def unknown_pipelines(self, known: Iterable[str]) -> list[tuple[tuple[str | int, ...], str]]:
         """(key path, name) of every `pipelines` entry naming no configured pipeline."""
         names = set(known)
         return [(("alerts", "channels", i, "pipelines"), p) for i, ch in enumerate(self.channels)
-                for p in ch.pipelines or () if p not in names]
+                for p in ch.pipelines or () if p not in names] + [
+            (("alerts", "pipelines", p), p) for p in self.pipelines if p not in names]
 
 
 def build_channels(config: AlertsConfig, *, environ: Mapping[str, str] | None = None,

@@ -9,20 +9,23 @@ Rules, per (pipeline, failure code):
 - `repeat` (off by default) re-sends a still-firing alert that often, marked as a reminder.
 - A stopped run proves nothing about codes it did not reach, so it fires its own code but resolves
   none; a dry run is ignored.
+- An evaluation speaks only for the codes it checked (`only`): a run's failure rows say nothing about
+  the run monitors' codes (stuck, slow, failure rate), and a monitor says nothing about record codes.
 State lives in `alert_log` (see `log.py`), so a restart neither repeats nor forgets an alert.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
 from sync_engine.alerts.channels.base import Channel, DeliveryError
 from sync_engine.alerts.log import AlertLog, Entry
-from sync_engine.alerts.model import Alert, AlertState, ReportLike
+from sync_engine.alerts.model import MONITOR_CODES, Alert, AlertState, ReportLike
+from sync_engine.errors import Severity
 from sync_engine.redact import redact
 
 log = logging.getLogger("revhub.alerts")
@@ -34,6 +37,7 @@ _IGNORED_OUTCOMES = frozenset({"dry_run", "running"})
 class Policy:
     throttle: timedelta = timedelta(minutes=30)
     repeat: timedelta | None = None
+    severity: Mapping[str, Severity] = field(default_factory=dict)  # per code: route with this instead
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,21 +54,29 @@ class Delivery:
 
 
 def evaluate(alert_log: AlertLog, report: ReportLike, policy: Policy = Policy(), *,
-             now: datetime | None = None) -> list[Alert]:
-    """The alerts this run causes, with their state saved in `alert_log` in one transaction."""
+             now: datetime | None = None, only: Collection[str] | None = None) -> list[Alert]:
+    """The alerts this run causes, with their state saved in `alert_log` in one transaction.
+
+    `only`: the codes this evaluation checked; default every code but the run monitors'.
+    """
     outcome = str(getattr(report.outcome, "value", report.outcome))
     if outcome in _IGNORED_OUTCOMES:
         return []
     t = now or datetime.now(UTC)
     try:
-        return _evaluate(alert_log, report, outcome, policy, t)
+        return _evaluate(alert_log, report, outcome, policy, t, only)
     except IntegrityError:  # another replica created the same new row first: read it and decide again
-        return _evaluate(alert_log, report, outcome, policy, t)
+        return _evaluate(alert_log, report, outcome, policy, t, only)
 
 
-def _evaluate(alert_log: AlertLog, report: ReportLike, outcome: str, policy: Policy, t: datetime) -> list[Alert]:
+def _evaluate(alert_log: AlertLog, report: ReportLike, outcome: str, policy: Policy, t: datetime,
+              only: Collection[str] | None) -> list[Alert]:
+    def watched(code: str) -> bool:
+        return code not in MONITOR_CODES if only is None else code in only
+
     run_id = getattr(report, "run_id", None)
-    failing = {code: int(n) for code, n in report.codes.items() if n > 0}
+    note, inspect = str(getattr(report, "summary", "")), str(getattr(report, "command", ""))
+    failing = {code: int(n) for code, n in report.codes.items() if n > 0 and watched(code)}
     alerts: list[Alert] = []
     with alert_log.entries(report.pipeline) as entries:
         for code in sorted(failing):
@@ -72,16 +84,18 @@ def _evaluate(alert_log: AlertLog, report: ReportLike, outcome: str, policy: Pol
             reminder = _fire(entry, failing[code], run_id, t, policy)
             if reminder is not None:
                 alerts.append(Alert(report.pipeline, code, AlertState.FIRING, failing[code], t, entry.since,
-                                    outcome, run_id, report.message, reminder=reminder, held_back=entry.held_back))
+                                    outcome, run_id, report.message, reminder=reminder, held_back=entry.held_back,
+                                    level=policy.severity.get(code), note=note, inspect=inspect))
                 entry.held_back = 0
         if outcome != "stopped":
             for code, entry in sorted(entries.items()):
-                if code in failing or entry.state is not AlertState.FIRING:
+                if code in failing or entry.state is not AlertState.FIRING or not watched(code):
                     continue
                 firing_since, previous = entry.since, entry.count
                 if _recover(entry, run_id, t):
                     alerts.append(Alert(report.pipeline, code, AlertState.RESOLVED, 0, t, firing_since, outcome,
-                                        run_id, report.message, previous_count=previous))
+                                        run_id, report.message, previous_count=previous,
+                                        level=policy.severity.get(code), note=note, inspect=inspect))
     return alerts
 
 

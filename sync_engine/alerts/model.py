@@ -20,6 +20,13 @@ _SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 _STOP_PREFIX = re.compile(r"^([A-Z][A-Z_]+): ")
 _MAX_MESSAGE = 600
 
+# The key under which an alert about the daemon's own files is kept: it concerns every pipeline.
+ALL_PIPELINES = "*"
+# Codes decided by the run monitors (`monitor.py`), never by failure rows: a run's own evaluation
+# neither fires nor resolves them.
+MONITOR_CODES = frozenset({FailureCode.RUN_STUCK.value, FailureCode.RUN_SLOW.value,
+                           FailureCode.FAILURE_RATE_HIGH.value})
+
 
 class AlertState(StrEnum):
     FIRING = "firing"
@@ -39,8 +46,17 @@ def code_of(code: str) -> FailureCode:
 
 
 def inspect_command(pipeline: str, code: str) -> str:
-    """The exact CLI line that lists these failures (quoted for a POSIX shell)."""
-    return f"revhub failures list --pipeline {shlex.quote(pipeline)} --code {shlex.quote(code)}"
+    """The exact CLI line that shows what the alert is about (quoted for a POSIX shell)."""
+    if code in (FailureCode.RUN_STUCK.value, FailureCode.RUN_SLOW.value):
+        return "revhub status --json"  # the run's start, outcome and message
+    if pipeline == ALL_PIPELINES:
+        return "revhub check --config config.toml" if code == FailureCode.CONFIG_ERROR.value else "revhub status"
+    quoted = shlex.quote(pipeline)
+    if code == FailureCode.FAILURES_DEAD.value:
+        return f"revhub failures list --pipeline {quoted} --status dead"
+    if code == FailureCode.FAILURE_RATE_HIGH.value:
+        return f"revhub failures list --pipeline {quoted}"  # every code: the share is over all of them
+    return f"revhub failures list --pipeline {quoted} --code {shlex.quote(code)}"
 
 
 def dedup_key(pipeline: str, code: str) -> str:
@@ -76,6 +92,8 @@ class RunFacts:
     codes: Mapping[str, int] = field(default_factory=dict)
     message: str = ""
     run_id: int | None = None
+    summary: str = ""  # one sentence replacing the default "N x CODE in run R" (monitors, reloads)
+    command: str = ""  # the inspect command, when it needs more than (pipeline, code), e.g. a file
 
 
 def run_facts(report: Any, store: Any, *, scope: Literal["run", "open"] = "run") -> RunFacts:
@@ -116,9 +134,13 @@ class Alert:
     previous_count: int = 0  # on a recovery: the count when it last fired
     reminder: bool = False  # still firing, repeated after `repeat_minutes`
     held_back: int = 0  # firing changes not sent because of throttling since the last alert
+    level: Severity | None = None  # the severity it is routed with, when `[alerts] severity` sets one
+    note: str = ""  # replaces the default summary sentence (monitors, config reloads, dead failures)
+    inspect: str = ""  # replaces the default inspect command
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "message", redact(self.message)[:_MAX_MESSAGE])
+        object.__setattr__(self, "note", redact(self.note)[:_MAX_MESSAGE])
 
     @property
     def failure_code(self) -> FailureCode:
@@ -126,7 +148,7 @@ class Alert:
 
     @property
     def severity(self) -> Severity:
-        return self.failure_code.severity
+        return self.level or self.failure_code.severity
 
     @property
     def runbook(self) -> str:
@@ -134,7 +156,11 @@ class Alert:
 
     @property
     def command(self) -> str:
-        return inspect_command(self.pipeline, self.code)
+        return self.inspect or inspect_command(self.pipeline, self.code)
+
+    @property
+    def where(self) -> str:
+        return "all pipelines" if self.pipeline == ALL_PIPELINES else self.pipeline
 
     @property
     def dedup_key(self) -> str:
@@ -143,13 +169,15 @@ class Alert:
     @property
     def title(self) -> str:
         if self.state is AlertState.RESOLVED:
-            return f"RESOLVED: {self.code} on {self.pipeline}"
+            return f"RESOLVED: {self.code} on {self.where}"
         word = "STILL FIRING" if self.reminder else "FIRING"
-        return f"{word}: {self.code} on {self.pipeline} ({self.severity.value})"
+        return f"{word}: {self.code} on {self.where} ({self.severity.value})"
 
     @property
     def summary(self) -> str:
         """One sentence with the count, for notification previews."""
+        if self.note:
+            return self.note
         run = f"run {self.run_id}" if self.run_id is not None else "the last run"
         if self.state is AlertState.RESOLVED:
             return (f"{self.pipeline}: {self.code} recovered in {run} (was {self.previous_count}, "

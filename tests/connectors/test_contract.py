@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -269,3 +269,34 @@ def test_describe_lists_the_fields_written(rig: Rig, connector: Connector) -> No
     assert written <= set(schema.fields), sorted(written - set(schema.fields))
     assert all(schema.fields[name].name == name for name in written)
     assert all(schema.fields[name].createable for name in written)
+
+
+# --- merges ----------------------------------------------------------------------------------------
+def test_merge_folds_the_loser_into_the_survivor_and_merges_reports_it(rig: Rig, connector: Connector) -> None:
+    c = rig.contract
+    start = datetime.now(UTC) - timedelta(seconds=2)
+    survivor, loser = _create(connector, c, c.valid(_email("merge.keep")), c.valid(_email("merge.lose")))
+    assert survivor.ok and loser.ok and survivor.id and loser.id
+    assert connector.merges(c.object, start) == [], "no merge yet"
+
+    kept = connector.merge(c.object, survivor.id, loser.id)
+    assert isinstance(kept, str) and kept, "the surviving id, as the system answers it"
+    ids = {r.id for r in _read_all(connector, c.object, None, [c.key])}
+    assert kept in ids and loser.id not in ids, "the loser is gone from reads; the survivor is not"
+
+    merges = connector.merges(c.object, start)
+    assert [(m.survivor_id, m.loser_ids) for m in merges] == [(kept, (loser.id,))]
+    assert merges[0].merged_at.tzinfo is not None and merges[0].merged_at >= start
+    later = max(r.modified_at for r in _read_all(connector, c.object, None, [c.key])) + timedelta(seconds=1)
+    assert connector.merges(c.object, later) == [], "`since` filters merges like reads"
+
+
+def test_merge_of_an_unknown_record_raises_a_connector_error(rig: Rig, connector: Connector) -> None:
+    c = rig.contract
+    (survivor,) = _create(connector, c, c.valid(_email("merge.alone")))
+    assert survivor.ok and survivor.id
+    with pytest.raises(ConnectorError) as err:
+        connector.merge(c.object, survivor.id, survivor.id[:3] + "Dn000ZZZZZZZ" if rig.system == "salesforce"
+                        else "999999999")
+    assert err.value.code in {FailureCode.RECORD_NOT_FOUND, FailureCode.REMOTE_REJECTED}, err.value
+    assert survivor.id in {r.id for r in _read_all(connector, c.object, None, [c.key])}

@@ -71,29 +71,49 @@ def test_writing_a_read_only_field_is_an_error(world: World, file: str, old: str
     assert 'direction = "read"' in errors[0].hint
 
 
-def test_a_stage_map_value_missing_from_the_hubspot_pipeline_is_an_error(world: World) -> None:
-    path = world.root / "mappings" / "hubspot" / "deals.toml"
-    _edit(path, 'closed_won = "closedwon"', 'closed_won = "closed_wonn"')
-    errors = _errors(_check(world))
+def _stage_problems(world: World, old: str, new: str) -> tuple[Path, int, list[Problem]]:
+    """Edit mappings/stages.toml once; the edited line and the errors check --remote reports in that file."""
+    path = world.root / "mappings" / "stages.toml"
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new))
+    line = next(n for n, row in enumerate(path.read_text().split("\n"), start=1) if new.split("\n")[0] in row)
+    return path, line, [p for p in _errors(_check(world)) if p.file == str(path)]
+
+
+def test_a_hubspot_stage_id_missing_from_its_pipeline_names_the_stage_map_line(world: World) -> None:
+    _path, line, errors = _stage_problems(world, 'closed_won = { hubspot = "closedwon"',
+                                         'closed_won = { hubspot = "closedwonn"')
     assert len(errors) == 1, [p.render() for p in errors]
-    write_line = next(n for n, text in enumerate(path.read_text().split("\n"), start=1) if "closed_wonn" in text)
-    assert (errors[0].file, errors[0].line, errors[0].key) == (str(path), write_line, "fields[4].write")
-    assert "`closed_wonn`" in errors[0].message and "dealstage" in errors[0].message
+    assert (errors[0].line, errors[0].key) == (line, "pipelines.new_business.stages.closed_won.hubspot")
+    assert "`closedwonn`" in errors[0].message and "`default`" in errors[0].message
     assert "`closedwon`" in errors[0].hint
 
 
-def test_a_stage_map_value_missing_from_the_salesforce_picklist_is_an_error(world: World) -> None:
-    config = world.config.read_text() + (
-        '\n[pipelines.deals-hubspot-to-salesforce]\nfrom = "hubspot.deals"\nto = "salesforce.Opportunity"\n')
-    world.config.write_text(config)
-    path = world.root / "mappings" / "salesforce" / "opportunity.toml"
-    _edit(path, 'field = "StageName"\ncanonical = "stage"\n', 'field = "StageName"\ncanonical = "stage"\nwrite = '
-          '[{ map_values = { prospecting = "Prospecting", closed_won = "Closed Wonn" }, unknown = "quarantine" }]\n')
-    errors = [p for p in _errors(_check(world)) if "StageName" in p.message]
+def test_a_hubspot_stage_id_of_another_pipeline_says_which(world: World) -> None:
+    # 2003 is the Expansion pipeline's Negotiation in HubSpot, not a stage of Renewals
+    path = world.root / "mappings" / "stages.toml"
+    path.write_text(path.read_text().replace('negotiation = { hubspot = "2003", salesforce = "Negotiation/Review" }\n',
+                                             ""))
+    _path, line, errors = _stage_problems(world, 'negotiation = { hubspot = "1002"', 'negotiation = { hubspot = "2003"')
     assert len(errors) == 1, [p.render() for p in errors]
-    assert errors[0].file == str(path) and errors[0].key == "fields[3].write"
-    assert "`Closed Wonn`" in errors[0].message and "`Prospecting`" not in errors[0].message
-    assert "`Closed Won`" in errors[0].hint
+    assert errors[0].line == line and "belongs to pipeline id `8a3f02d1`" in errors[0].message
+
+
+def test_a_stage_name_the_record_type_does_not_allow_is_an_error(world: World) -> None:
+    # Prospecting is a StageName of the org, but the Renewal sales process does not allow it
+    _path, line, errors = _stage_problems(world, 'renewal_due = { hubspot = "1001", salesforce = "Qualification" }',
+                                          'renewal_due = { hubspot = "1001", salesforce = "Prospecting" }')
+    assert len(errors) == 1, [p.render() for p in errors]
+    assert errors[0].line == line and "`Prospecting`" in errors[0].message and "`Renewal`" in errors[0].message
+    assert "Qualification" in errors[0].hint
+
+
+def test_an_unknown_record_type_gets_a_did_you_mean(world: World) -> None:
+    _path, line, errors = _stage_problems(world, 'salesforce = "Renewal"\n', 'salesforce = "Renewals"\n')
+    assert len(errors) == 1, [p.render() for p in errors]
+    assert (errors[0].line, errors[0].key) == (line, "pipelines.renewal.salesforce")
+    assert "`Renewals`" in errors[0].message and "`Renewal`" in errors[0].hint
 
 
 def test_an_expired_token_is_one_problem_with_its_runbook(world: World) -> None:

@@ -41,7 +41,8 @@ def test_daemon_syncs_serves_health_and_metrics_and_stops_on_sigterm(world: Worl
             except requests.ConnectionError:
                 pass
             time.sleep(0.2)
-        assert health.status_code == 200 and health.json() == {"status": "ok"}
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert health.json()["config"]["refused"] is None and health.json()["config"]["version"]
         assert 'revhub_runs_total{pipeline="contacts-hubspot-to-salesforce",outcome="succeeded"} 1' in metrics
         assert 'revhub_records_total{pipeline="contacts-hubspot-to-salesforce",result="created"}' in metrics
         assert world.dump("hubspot", "deals"), "the daemon's first tick should have synced the deals"

@@ -22,9 +22,11 @@ def _cli(world: World, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[
 
 def test_picklist_mismatch_fixed_in_the_mapping_then_retried_by_code(world: World,
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    mapping = world.root / "mappings" / "hubspot" / "deals.toml"
+    mapping = world.root / "mappings" / "stages.toml"
     good = mapping.read_text()
-    mapping.write_text(good.replace('closed_won = "closedwon", ', ""))  # RevOps broke the stage map
+    broken = [line for line in good.split("\n") if not line.startswith("closed_won = ")]
+    assert len(broken) < len(good.split("\n"))
+    mapping.write_text("\n".join(broken))  # RevOps dropped closed_won from every pipeline's stage map
     main(["--config", str(world.config), "sync", "companies-hubspot-to-salesforce",
           "companies-salesforce-to-hubspot", "contacts-hubspot-to-salesforce", "contacts-salesforce-to-hubspot"])
     code, out = _cli(world, capsys, "sync", DEALS, "--json")
@@ -33,7 +35,7 @@ def test_picklist_mismatch_fixed_in_the_mapping_then_retried_by_code(world: Worl
     code, out = _cli(world, capsys, "failures", "list", "--code", "PICKLIST_MISMATCH", "--json")
     stuck = json.loads(out)["failures"]
     assert stuck and {f["pipeline"] for f in stuck} == {DEALS}
-    assert all("closed_won" in f["message"] for f in stuck)
+    assert all("'Closed Won'" in f["message"] and "stages.toml:" in f["message"] for f in stuck)
     code, out = _cli(world, capsys, "failures", "show", str(stuck[0]["id"]))
     assert "runbooks/PICKLIST_MISMATCH.md" in out and f"revhub failures retry {stuck[0]['id']}" in out
 

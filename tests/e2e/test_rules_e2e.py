@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sync_engine import sample_data
 from sync_engine.pipeline import RunOutcome
 from tests.e2e.conftest import World
 
@@ -57,7 +58,11 @@ if = { field = "stage", one_of = ["prospecting", "qualification"] }
 message = "an early-stage deal above 30k needs a manager's review first"
 ''')
     opps = world.data.salesforce["Opportunity"]
-    big_early = {o["Id"] for o in opps if o["StageName"] in ("Prospecting", "Qualification") and o["Amount"] > 30_000}
+    # mappings/stages.toml: Needs Analysis reads as qualification; a Renewal's Qualification is renewal_due
+    renewal = sample_data.sf_record_type_ids()["Renewal"]
+    early = ("Prospecting", "Qualification", "Needs Analysis")
+    big_early = {o["Id"] for o in opps if o["StageName"] in early and o["RecordTypeId"] != renewal
+                 and o["Amount"] > 30_000}
     assert len(big_early) > 1, "the sample data should hold big early-stage deals"
     app, _ = _sync_all(world)
     stuck = _rule_failures(world, app, "deal-early-stage-cap")
@@ -139,3 +144,40 @@ def test_warn_rules_show_in_the_dry_run_preview_and_do_not_block(world: World,
     [run] = json.loads(capsys.readouterr().out)["runs"]
     warned = [p for p in run["plan"] if any("person-title-wanted" in r for r in p["reasons"])]
     assert warned and all(p["action"] in ("create", "update") for p in warned)
+
+
+def test_a_large_deal_without_logged_activity_waits_until_one_is_logged(world: World) -> None:
+    app, _ = _sync_all(world)
+    opps = world.data.salesforce["Opportunity"]
+    emulator = world.salesforce.emulator
+    big, small = (next(o["Id"] for o in opps if o["Id"] in _hs_deals(world) and test(o["Amount"]))
+                  for test in (lambda a: a >= 100_000, lambda a: a < 100_000))
+    for opp in (big, small):
+        emulator.store.update("Opportunity", opp, {"Activity_Count__c": 0, "Name": "Touched"}, emulator.clock())
+    app.sync([DEALS])
+    assert list(_rule_failures(world, app, "deal-large-needs-activity")) == [big]
+    assert _hs_deals(world)[small]["dealname"] == "Touched" and _hs_deals(world)[big]["dealname"] != "Touched"
+    emulator.store.update("Opportunity", big, {"Activity_Count__c": 2}, emulator.clock())
+    app.sync([DEALS])
+    assert _rule_failures(world, app, "deal-large-needs-activity") == {}
+    assert _hs_deals(world)[big]["dealname"] == "Touched"
+    app.close()
+
+
+def test_an_amount_swing_goes_through_once_it_has_a_reason(world: World) -> None:
+    app, _ = _sync_all(world)
+    synced = _hs_deals(world)
+    opp = next(o for o in world.data.salesforce["Opportunity"] if o["Id"] in synced and o["Amount"] < 60_000
+               and not o["Amount_Change_Reason__c"])
+    emulator = world.salesforce.emulator
+    emulator.store.update("Opportunity", opp["Id"], {"Amount": opp["Amount"] * 3}, emulator.clock())
+    app.sync([DEALS])
+    assert list(_rule_failures(world, app, "deal-amount-swing")) == [opp["Id"]]
+    assert float(_hs_deals(world)[opp["Id"]]["amount"]) == opp["Amount"]
+    reason = "Seats added for the whole EMEA team"
+    emulator.store.update("Opportunity", opp["Id"], {"Amount_Change_Reason__c": reason}, emulator.clock())
+    app.sync([DEALS])
+    assert _rule_failures(world, app, "deal-amount-swing") == {}
+    deal = _hs_deals(world)[opp["Id"]]
+    assert float(deal["amount"]) == opp["Amount"] * 3 and deal["amount_change_reason"] == reason
+    app.close()

@@ -64,8 +64,12 @@ def test_write_calls_are_ceil_of_changed_records_over_batch_size(world: World) -
     app = world.app()
     before = world.stats("salesforce")
     [report] = app.sync(["contacts-hubspot-to-salesforce"])
-    creates = world.calls_to("salesforce", "POST /services/data/v{version}/composite/sobjects", before)
+    # creates carry External_Id__c, the mapping's upsert key: upserted by it (docs/decisions.md 14)
+    creates = world.calls_to("salesforce", "PATCH /services/data/v{version}/composite/sobjects/{sobject}/{field}",
+                             before)
     updates = world.calls_to("salesforce", "PATCH /services/data/v{version}/composite/sobjects", before)
+    assert world.calls_to("salesforce", "POST /services/data/v{version}/composite/sobjects", before) == 0
+    assert report.records["created"] > 0
     assert creates == math.ceil(report.records["created"] / 200)
     assert updates == math.ceil(report.records["updated"] / 200)
     assert report.calls["salesforce"]["write"] == creates + updates
@@ -168,6 +172,8 @@ def test_hubspot_write_calls_are_ceil_of_changed_records_over_100(world: World) 
     [report] = app.sync(["contacts-salesforce-to-hubspot"])
     creates = world.calls_to("hubspot", "POST /crm/v3/objects/{object}/batch/create", before)
     updates = world.calls_to("hubspot", "POST /crm/v3/objects/{object}/batch/update", before)
+    # no other worker: no create is refused as taken, so none is re-sent as an upsert (docs/decisions.md 14)
+    assert world.calls_to("hubspot", "POST /crm/v3/objects/{object}/batch/upsert", before) == 0
     assert report.records["created"] > 0
     assert creates == math.ceil(report.records["created"] / 100)
     assert updates == math.ceil(report.records["updated"] / 100)

@@ -363,17 +363,18 @@ C, RULES = CONFIG, "mappings/rules.toml"
 HS_CONTACTS, HS_COMPANIES = "mappings/hubspot/contacts.toml", "mappings/hubspot/companies.toml"
 HS_DEALS, SF_CONTACT = "mappings/hubspot/deals.toml", "mappings/salesforce/contact.toml"
 SF_ACCOUNT, SF_OPPORTUNITY = "mappings/salesforce/account.toml", "mappings/salesforce/opportunity.toml"
+STAGES = "mappings/stages.toml"
 
 CASES = [
     # truncated TOML
     Case("truncated-config-mid-header", C, cut_after("[pipelines.contacts-hub"), "not valid TOML",
          "[pipelines.contacts-hub"),
-    Case("truncated-mapping-mid-value-map", SF_OPPORTUNITY, cut_after('{ "Prospecting" = "prosp'), "not valid TOML",
-         '"Prospecting" = "prosp'),
+    Case("truncated-mapping-mid-value-map", HS_COMPANIES, cut_after('{ COMPUTER_SOFTWARE = "Techn'), "not valid TOML",
+         '{ COMPUTER_SOFTWARE = "Techn'),
     Case("truncated-rules-mid-inline-table", RULES, cut_after('compare = { field = "close_date", op'),
          "not valid TOML", 'compare = { field = "close_date", op'),
-    Case("truncated-at-end-of-document", HS_DEALS, cut_after('read = [{ map_values = { appointmentscheduled ='),
-         "not valid TOML", "read = [{ map_values = { appointmentscheduled ="),
+    Case("truncated-at-end-of-document", STAGES, cut_after('prospecting = { hubspot ='),
+         "not valid TOML", "prospecting = { hubspot ="),
     Case("truncated-inside-a-utf8-character", HS_CONTACTS,
          lambda t: (t + "\n# caf\u00e9").encode()[:-1].decode("utf-8", "surrogateescape"),
          "not valid UTF-8", "# caf"),
@@ -398,9 +399,8 @@ CASES = [
          'value = "zero"', key="rules[6].value"),
     Case("wrong-type-rule-targets", RULES, replace('targets = ["salesforce"]', 'targets = "salesforce"'),
          "valid list", 'targets = "salesforce"', key="rules.2.targets"),
-    Case("wrong-type-transform-option", SF_OPPORTUNITY, replace('unknown = "empty" }, { default', "unknown = 7 }, "
-                                                                "{ default"), "", "unknown = 7 }",
-         key="fields[5].read"),
+    Case("wrong-type-transform-option", HS_COMPANIES, replace('unknown = "empty" }]', "unknown = 7 }]"), "",
+         "unknown = 7 }", key="fields[3].write"),
     # unknown keys
     Case("unknown-key-top-of-config", C, replace('mappings = "mappings"', 'mapping = "mappings"'), "Extra inputs",
          'mapping = "mappings"', key="mapping", hint="did you mean `mappings`?"),
@@ -415,13 +415,12 @@ CASES = [
     Case("unknown-key-alert-channel", C, append('\n[[alerts.channels]]\ntype = "slack"\nurl_env = "X"\nmin_sevrity '
                                                 '= "info"\n'), "Extra inputs", "min_sevrity",
          key="alerts.channels.0.min_sevrity", hint="did you mean `min_severity`?"),
-    Case("unknown-transform-option", SF_OPPORTUNITY, replace('unknown = "empty" }, { default',
-                                                            'unknwn = "empty" }, { default'),
-         "unknown option 'unknwn' for map_values; did you mean `unknown`?", "unknwn", key="fields[5].read"),
+    Case("unknown-transform-option", HS_COMPANIES, replace('unknown = "empty" }]', 'unknwn = "empty" }]'),
+         "unknown option 'unknwn' for map_values; did you mean `unknown`?", "unknwn", key="fields[3].write"),
     # unknown transform
     Case("unknown-transform", HS_COMPANIES, replace('read = ["strip"]', 'read = ["stirp"]'), "unknown transform",
          'read = ["stirp"]', key="fields[1].read[0]", hint="did you mean `strip`?"),
-    Case("unknown-transform-in-a-table", SF_OPPORTUNITY, replace("{ map_values = {", "{ map_vals = {"),
+    Case("unknown-transform-in-a-table", HS_COMPANIES, replace("{ map_values = {", "{ map_vals = {"),
          "unknown transform `map_vals`", "map_vals", hint="did you mean `map_values`?"),
     Case("unknown-transform-on-write", HS_DEALS, replace('write = ["to_string"]', 'write = ["to_strng"]'),
          "unknown transform", 'write = ["to_strng"]', key="fields[2].write[0]", hint="did you mean `to_string`?"),
@@ -441,7 +440,7 @@ CASES = [
          "unknown system `hubspot2`", 'from = "hubspot2.contacts"', hint="did you mean `hubspot`?"),
     # duplicate targets
     Case("duplicate-target-field", SF_CONTACT, append('\n[[fields]]\nfield = "Phone"\ncanonical = "title"\n'),
-         "written by two mappings", 'field = "Phone"\ncanonical = "title"', key="fields[6].field"),
+         "written by two mappings", 'field = "Phone"\ncanonical = "title"', key="fields[7].field"),
     Case("duplicate-rule-id", RULES, replace('id = "deal-name-required"', 'id = "person-email-valid"'),
          "used twice", 'id = "person-email-valid"\nkind = "deal"', key="rules[4].id"),
     Case("duplicate-pipeline", C, append('\n[pipelines.contacts-hubspot-to-salesforce]  # again\n'),
@@ -450,6 +449,18 @@ CASES = [
          "not valid TOML", 'field = "amount2"'),
     Case("second-mapping-for-one-object", HS_DEALS, replace('object = "deals"', 'object = "contacts"'),
          "a second mapping", 'object = "contacts"', key="object"),
+    # the deal stage map (mappings/stages.toml)
+    Case("stage-listed-twice-in-a-pipeline", STAGES,
+         replace('salesforce = "Value Proposition" }', 'salesforce = "Prospecting" }'), "listed twice",
+         'value_proposition = { hubspot = "presentationscheduled", salesforce = "Prospecting"',
+         key="pipelines.new_business.stages.value_proposition.salesforce"),
+    Case("stage-id-of-another-pipeline", STAGES,
+         replace('renewal_due = { hubspot = "1001"', 'renewal_due = { hubspot = "qualifiedtobuy"'),
+         "belongs to pipeline new_business", "renewal_due = {", hint="75e28846"),
+    Case("unknown-key-in-stage-map", STAGES, replace('salesforce = "Renewal"', 'salesfroce = "Renewal"'),
+         "Extra inputs", "salesfroce", key="pipelines.renewal.salesfroce", hint="did you mean `salesforce`?"),
+    Case("stage-map-pipeline-without-ids", STAGES, replace('hubspot = "8a3f02d1"\nsalesforce = "Expansion"\n', ""),
+         "names no system pipeline", "[pipelines.expansion]", key="pipelines.expansion"),
     # a cycle of two-way rules: the two files of a pair give one field two different owners
     Case("two-owners-for-one-field", HS_COMPANIES, replace('rule = "prefer salesforce unless blank"',
                                                            'rule = "always hubspot"'),

@@ -1,9 +1,13 @@
 """The state store on SQLite and PostgreSQL: identity graph, cursor with its page, failures, locks."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 
-from sync_engine.store import Cursor, FailureRow, PageOutcome, Store
+from sqlalchemy import insert, text
+
+from sync_engine.store import Cursor, FailureRow, PageOutcome, Store, crosswalk
 
 
 def _store(url: str) -> Store:
@@ -53,3 +57,39 @@ def test_pipeline_lock_is_exclusive_until_released(store_url: str) -> None:
     assert holder and b.acquire("pipeline:x") is None
     a.release("pipeline:x", holder)
     assert b.acquire("pipeline:x")
+
+
+def test_two_workers_committing_the_same_crosswalk_row_both_succeed(store_url: str) -> None:
+    """Two workers that wrote the same record (an upsert, docs/decisions.md 14) commit the same crosswalk
+    key. On PostgreSQL the second commit runs while the first one's insert is still open: it waits on the
+    key and then updates the row, where an update-then-insert would fail with a unique violation."""
+    first, second = _store(store_url), Store(store_url)
+    run = first.start_run("p", dry_run=False)
+    key = ("hubspot", "contacts", "101")
+    if first.engine.dialect.name == "postgresql":
+        errors: list[BaseException] = []
+
+        def commit() -> None:
+            try:
+                second.commit_page("p", run, PageOutcome(links=[(*key, 2, {"email": "b@x.com"})]))
+            except BaseException as exc:
+                errors.append(exc)
+
+        with first.begin() as c:
+            c.execute(insert(crosswalk).values(system=key[0], object=key[1], external_id=key[2], entity_id=1,
+                                               shadow={"email": "a@x.com"}, updated_at=datetime.now(UTC)))
+            worker = threading.Thread(target=commit)
+            worker.start()
+            for _ in range(200):  # until the second worker waits on the first one's uncommitted row
+                with first.engine.connect() as probe:
+                    if probe.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                          "AND query LIKE 'INSERT INTO crosswalk%'")).scalar():
+                        break
+                time.sleep(0.05)
+        worker.join(30)
+        assert errors == []
+    else:  # SQLite runs one writer at a time: the commits cannot interleave, the second one updates
+        first.commit_page("p", run, PageOutcome(links=[(*key, 1, {"email": "a@x.com"})]))
+        second.commit_page("p", run, PageOutcome(links=[(*key, 2, {"email": "b@x.com"})]))
+    link = first.links("hubspot", "contacts", ["101"])["101"]
+    assert (link.entity_id, link.shadow) == (2, {"email": "b@x.com"}), "one row, holding the later commit"

@@ -41,7 +41,7 @@ SPECS: list[Any] = [
     {"map_values": {"a": "b"}, "unknown": "empty"}, "to_number", "to_int", "to_string", "to_bool", "date",
     "parse_date", {"parse_date": ["%d/%m/%Y", "%Y-%m-%d %H:%M", "iso"], "timezone": "Europe/Berlin"},
     {"concat": ["first", "last"], "separator": " "},
-    {"split_full_name": "first"}, {"split_full_name": "last"}, {"truncate": 10},
+    {"split_full_name": "first"}, {"split_full_name": "last"}, {"truncate": 10}, "truncate_to_target",
     "phone_e164", {"phone_e164": "US", "invalid": "quarantine"}, {"phone_e164": "DE", "invalid": "keep"},
     {"phone_e164": "GB", "invalid": "empty"},
     "country_code", {"country_code": "alpha-3", "unknown": "keep"}, {"country_code": "name", "unknown": "empty"},

@@ -66,7 +66,14 @@ def test_shipped_deal_rules_on_typical_deals() -> None:
     jump = verdict(rules, {**ok, "stage": "closed_won"}, previous={**ok, "stage": "prospecting"})
     assert [q.split(":")[0] for q in jump.quarantine] == ["deal-no-jump-to-closed-won"]
     swing = verdict(rules, {**ok, "amount": 80_000.0}, previous=ok)
-    assert swing.quarantine == [] and [w.split(":")[0] for w in swing.warnings] == ["deal-amount-swing"]
+    assert [q.split(":")[0] for q in swing.quarantine] == ["deal-amount-swing"]
+    explained = verdict(rules, {**ok, "amount": 80_000.0, "amount_change_reason": "two more teams"}, previous=ok)
+    assert explained.quarantine == []
+    big = {**ok, "amount": 150_000.0}
+    assert [q.split(":")[0] for q in verdict(rules, {**big, "activity_count": 0}).quarantine] == \
+        ["deal-large-needs-activity"]
+    assert verdict(rules, {**big, "activity_count": 3}).quarantine == []
+    assert verdict(rules, {**ok, "activity_count": 0}).quarantine == []  # under 100k: no activity needed
 
 
 # --- field checks -------------------------------------------------------------------------------------

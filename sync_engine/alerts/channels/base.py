@@ -23,7 +23,7 @@ from connectors.base import Secret
 from connectors.errors import ConnectorError, FailureCode, Severity
 from connectors.http import make_session
 from connectors.retry import call_with_retry
-from sync_engine.alerts.model import Alert, at_least
+from sync_engine.alerts.model import ALL_PIPELINES, Alert, at_least
 from sync_engine.errors import RevhubError
 
 USER_AGENT = "revhub-alerts/1"
@@ -64,8 +64,8 @@ class Route:
     pipelines: frozenset[str] | None = None
 
     def accepts(self, alert: Alert) -> bool:
-        if self.pipelines is not None and alert.pipeline not in self.pipelines:
-            return False
+        if self.pipelines is not None and alert.pipeline not in self.pipelines | {ALL_PIPELINES}:
+            return False  # an alert about the daemon's files concerns every pipeline
         return at_least(alert, self.min_severity)
 
 

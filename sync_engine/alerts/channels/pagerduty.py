@@ -22,7 +22,8 @@ _SUMMARY_MAX = 1024  # PagerDuty truncates longer summaries
 def pagerduty_event(alert: Alert, routing_key: str, source: str) -> dict[str, Any]:
     if alert.state is AlertState.RESOLVED:
         return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": alert.dedup_key}
-    summary = f"{alert.title}: {alert.count} failed record(s). Runbook: {alert.runbook}"
+    what = alert.note or f"{alert.count} failed record(s)"  # monitors and reloads say what they saw
+    summary = f"{alert.title}: {what}. Runbook: {alert.runbook}"
     return {
         "routing_key": routing_key,
         "event_action": "trigger",

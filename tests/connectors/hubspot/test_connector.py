@@ -100,7 +100,9 @@ def test_creates_go_in_batches_of_100(connector: HubSpotConnector, admin: Admin)
     results = connector.write("contacts", ops)
     assert [r.ref for r in results] == [op.ref for op in ops]
     assert all(r.ok and r.created and r.id for r in results)
+    # no email is taken: plain batch creates, none re-sent as upserts (docs/decisions.md 14)
     assert admin.stats()["POST /crm/v3/objects/{object}/batch/create"] == math.ceil(250 / 100)
+    assert "POST /crm/v3/objects/{object}/batch/upsert" not in admin.stats()
     assert connector.calls.write == 3
     stored = {c["properties"]["email"]: c["id"] for c in admin.dump("contacts")}
     assert all(stored[f"new{i}@x.com"] == results[i].id for i in range(250))
@@ -115,7 +117,7 @@ def test_refused_records_get_their_own_codes_while_the_rest_are_written(
         WriteOp("drift", None, {"email": "d@x.com", "favourite_colour": "red"}),
         WriteOp("pick", None, {"email": "p@x.com", "lifecyclestage": "Lead"}),
         WriteOp("mail", None, {"email": "not-an-email"}),
-        WriteOp("dupe", None, {"email": "TAKEN@x.com"}),
+        WriteOp("dupe", None, {"email": "TAKEN@x.com"}),  # refused as taken, re-sent as an upsert by email
         WriteOp("ok2", None, {"email": "fine2@x.com"}),
     ]
     updates = [
@@ -131,7 +133,7 @@ def test_refused_records_get_their_own_codes_while_the_rest_are_written(
         "drift": FailureCode.SCHEMA_DRIFT,
         "pick": FailureCode.PICKLIST_MISMATCH,
         "mail": FailureCode.REMOTE_REJECTED,
-        "dupe": FailureCode.DUPLICATE_CONFLICT,
+        "dupe": None,
         "ok2": None,
         "u-ok": None,
         "u-bad": FailureCode.PICKLIST_MISMATCH,
@@ -142,6 +144,8 @@ def test_refused_records_get_their_own_codes_while_the_rest_are_written(
     stored = {c["properties"]["email"]: c["properties"] for c in admin.dump("contacts")}
     assert {"fine1@x.com", "fine2@x.com"} <= set(stored) and "d@x.com" not in stored
     assert stored["keep@x.com"]["jobtitle"] == "CEO" and stored["taken@x.com"]["firstname"] == "Tia"
+    assert results["dupe"].id == "1" and not results["dupe"].created, "the existing contact, not a twin"
+    assert sum(1 for c in admin.dump("contacts") if c["properties"]["email"].lower() == "taken@x.com") == 1
 
 
 def test_deals_are_created_and_updated_with_their_associations(

@@ -103,3 +103,38 @@ def test_unavailable_is_retried(mock: responses.RequestsMock, connector: Salesfo
     mock.get(BASE + "limits/", json={"DailyApiRequests": {"Max": 15000, "Remaining": 14000}})
     connector.check()
     assert connector.calls.read == 2
+
+
+def test_creates_with_an_external_id_are_one_collections_upsert_by_that_field(
+        mock: responses.RequestsMock, connector: SalesforceConnector) -> None:
+    """docs/decisions.md 14: a create carrying its upsert key goes to `PATCH composite/sobjects/{object}/{field}`;
+    `created` says whether Salesforce made the record or found it (another worker's, or a lost answer's)."""
+    mock.patch(BASE + "composite/sobjects/Contact/External_Id__c", match=[AUTH, matchers.json_params_matcher({
+        "allOrNone": False,
+        "records": [{"attributes": {"type": "Contact"}, "LastName": "Doe", "External_Id__c": "jd@example.com"},
+                    {"attributes": {"type": "Contact"}, "LastName": "Roe", "External_Id__c": "rr@example.com"}],
+    }, strict_match=True)], json=[{"id": "003Dn0000000001IAA", "success": True, "errors": [], "created": True},
+                                  {"id": "003Dn0000000002IAA", "success": True, "errors": [], "created": False}])
+    mock.post(BASE + "composite/sobjects", match=[matchers.json_params_matcher({
+        "allOrNone": False, "records": [{"attributes": {"type": "Contact"}, "LastName": "Keyless"}],
+    }, strict_match=True)], json=[{"id": "003Dn0000000003IAA", "success": True, "errors": []}])
+    ops = [WriteOp("a", None, {"LastName": "Doe", "External_Id__c": "jd@example.com"}, upsert="External_Id__c"),
+           WriteOp("b", None, {"LastName": "Roe", "External_Id__c": "rr@example.com"}, upsert="External_Id__c"),
+           WriteOp("c", None, {"LastName": "Keyless"}, upsert="External_Id__c")]
+    results = connector.write("Contact", ops)
+    assert [(r.ref, r.id, r.created) for r in results] == [
+        ("a", "003Dn0000000001IAA", True), ("b", "003Dn0000000002IAA", False), ("c", "003Dn0000000003IAA", True)]
+    assert connector.calls.write == 2
+
+
+def test_a_locked_upsert_is_retried_as_an_upsert(mock: responses.RequestsMock, connector: SalesforceConnector) -> None:
+    url = BASE + "composite/sobjects/Contact/External_Id__c"
+    body = {"allOrNone": False, "records": [{"attributes": {"type": "Contact"}, "External_Id__c": "jd@example.com"}]}
+    mock.patch(url, match=[matchers.json_params_matcher(body, strict_match=True)],
+               json=[{"success": False, "created": False, "errors": [{
+                   "statusCode": "UNABLE_TO_LOCK_ROW", "message": "unable to obtain exclusive access", "fields": []}]}])
+    mock.patch(url, match=[matchers.json_params_matcher(body, strict_match=True)],
+               json=[{"id": "003Dn0000000001IAA", "success": True, "errors": [], "created": False}])
+    [result] = connector.write("Contact", [WriteOp("a", None, {"External_Id__c": "jd@example.com"},
+                                                   upsert="External_Id__c")])
+    assert result.ok and result.id == "003Dn0000000001IAA" and not result.created

@@ -105,7 +105,7 @@ def test_no_alerts_section_means_no_channels() -> None:
 
 def test_public_api_is_pinned() -> None:
     assert sorted(sync_engine.alerts.__all__) == [
-        "Alert", "AlertLog", "AlertState", "Alerter", "AlertsConfig", "Channel", "Delivery", "DeliveryError",
-        "EmailChannel", "PagerDutyChannel", "Policy", "ReportLike", "Route", "RunFacts", "SlackChannel",
-        "WebhookChannel", "alert_log", "build_channels", "dispatch", "evaluate", "inspect_command", "run_facts",
-        "sign", "verify_signature"]
+        "ALL_PIPELINES", "Alert", "AlertLog", "AlertState", "Alerter", "AlertsConfig", "Channel", "Delivery",
+        "DeliveryError", "EmailChannel", "Limits", "PagerDutyChannel", "Policy", "ReportLike", "Route",
+        "RunFacts", "SlackChannel", "WebhookChannel", "alert_log", "build_channels", "dispatch", "evaluate",
+        "inspect_command", "run_facts", "sign", "verify_signature"]
