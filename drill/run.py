@@ -23,35 +23,31 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
-import hmac
 import io
 import json
 import os
-import random
-import re
-import shlex
 import shutil
-import socket
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
 import requests
 
+from drill.case import BrokenPromise, Case
+from drill.cases import all_cases
+from drill.oncall import broken, transient
+from drill.receiver import WEBHOOK_KEY, Alert, Receiver
+
 ROOT = Path(__file__).resolve().parents[1]
 SLACK_ENV = "REVHUB_DRILL_SLACK_URL"
 WEBHOOK_ENV = "REVHUB_DRILL_WEBHOOK_SECRET"
 SLACK_SECRET = "drillcanaryslacksecret"  # noqa: S105 - a canary: the Slack URL's token, never to be shown
-WEBHOOK_KEY = "drill-canary-webhook-key"
 DRILL_DOMAIN = "drillworks.io"
 SIZES = {"companies": 20, "contacts": 120, "opportunities": 25}
 # Connector waits kept short so the drill takes about a minute (connectors/hubspot/client.py reads these;
@@ -60,113 +56,6 @@ HUBSPOT_OPTIONS = {"rate_limit_wait": 0.05, "retry_attempts": 6, "retry_max_wait
 SYSTEM_TIMEOUT = 10
 # Environment the drill sets or clears while it runs, restored afterwards.
 ENV_CLEARED = ("REVHUB_STORE_URL", "REVHUB_CONFIG")
-
-
-class BrokenPromise(Exception):
-    """A promise of the contract, an alert or a runbook did not hold."""
-
-
-# --- the local alert receiver ------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Alert:
-    channel: str  # slack | webhook
-    state: str  # FIRING | RESOLVED | STILL FIRING
-    code: str
-    pipeline: str
-    runbook: str
-    inspect: str
-    signed: bool
-    raw: str
-
-    def key(self) -> tuple[str, str, str]:
-        return (self.state, self.code, self.pipeline)
-
-
-class Receiver:
-    """A local HTTP server standing in for Slack (`/services/...`) and the webhook (`/hooks/revhub`)."""
-
-    def __init__(self) -> None:
-        self.hits: list[tuple[str, dict[str, str], bytes]] = []
-        lock = threading.Lock()
-        hits = self.hits
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with lock:
-                    hits.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
-
-    def mark(self) -> int:
-        return len(self.hits)
-
-    def alerts(self, since: int = 0) -> list[Alert]:
-        return [_parse_alert(path, headers, body) for path, headers, body in self.hits[since:]]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _parse_alert(path: str, headers: dict[str, str], body: bytes) -> Alert:
-    raw = body.decode("utf-8", "replace")
-    doc = json.loads(body)
-    if path.startswith("/services/"):
-        header = doc["blocks"][0]["text"]["text"]
-        m = re.search(r"(STILL FIRING|FIRING|RESOLVED): ([A-Z_]+) on (\S+)", header)
-        runbook = re.search(r"runbooks/[A-Z_]+\.md", raw)
-        inspect = re.search(r"Inspect: (revhub [^\n]+)$", doc.get("text", ""))
-        return Alert("slack", m.group(1) if m else "?", m.group(2) if m else "?", m.group(3) if m else "?",
-                     runbook.group(0) if runbook else "", inspect.group(1) if inspect else "", True, raw)
-    stamp, signature = headers.get("x-revhub-timestamp", ""), headers.get("x-revhub-signature", "")
-    expected = "sha256=" + hmac.new(WEBHOOK_KEY.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    a = doc.get("alert", {})
-    return Alert("webhook", str(a.get("state", "?")).upper(), str(a.get("code")), str(a.get("pipeline")),
-                 str(a.get("runbook", "")), str(a.get("command", "")), hmac.compare_digest(expected, signature), raw)
-
-
-# --- runbooks ------------------------------------------------------------------------------------------
-@dataclass(slots=True)
-class Runbook:
-    code: str
-    path: Path
-    sections: dict[str, str]
-
-    @classmethod
-    def open(cls, code: str) -> Runbook:
-        path = ROOT / "runbooks" / f"{code}.md"
-        sections: dict[str, str] = {}
-        current = ""
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.startswith("## "):
-                current = line[3:].strip()
-                sections[current] = ""
-            elif current:
-                sections[current] += line + "\n"
-        return cls(code, path, sections)
-
-    def commands(self, section: str, pipeline: str) -> list[str]:
-        """The `revhub` lines of a section's shell blocks, with PIPELINE filled in."""
-        text = self.sections.get(section, "")
-        out = []
-        for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
-            for line in block.splitlines():
-                line = line.split("  #")[0].strip()
-                if line.startswith("revhub "):
-                    out.append(line.replace("PIPELINE", pipeline))
-        return out
 
 
 # --- one command's result ------------------------------------------------------------------------------
@@ -196,21 +85,6 @@ class Fresh:
     hubspot_emails: set[str] = field(default_factory=set)  # HubSpot contacts -> Salesforce Contacts
     salesforce_emails: set[str] = field(default_factory=set)  # Salesforce Contacts -> HubSpot contacts
     opportunity_ids: set[str] = field(default_factory=set)  # Salesforce Opportunities -> HubSpot deals
-
-
-@dataclass(slots=True)
-class Case:
-    """One failure class to drill. `stop` runs are exit 3, `records` exit 1, `quarantine` exit 0 with
-    failure rows, `transient` exit 0 with no failure at all (retried away inside the run)."""
-
-    title: str
-    code: str
-    kind: str  # stop | records | quarantine | transient
-    inject: Callable[[], object]
-    fix: Callable[[], str]
-    replay: str = "sync"  # sync: `revhub sync PIPELINE`; retry: `revhub failures retry --code C --pipeline P`
-    records: dict[str, Any] = field(default_factory=dict)  # what to seed before the fault
-    fault: dict[str, Any] | None = None  # for `transient`: (system, spec) to count the faulted answers
 
 
 # --- the drill -----------------------------------------------------------------------------------------
@@ -461,172 +335,6 @@ min_severity = "info"
                           + ", ".join(sorted({a.pipeline for a in mine})) + f"; runbook runbooks/{code}.md")
         return mine
 
-    # --- on-call's path for one class --------------------------------------------------------------
-    def broken(self, case: Case) -> None:
-        """A fault that surfaces: stopped runs, failed records or quarantined ones."""
-        if case.records:
-            self.add_records(case.code.lower().replace("_", "-"), **case.records)
-        case.inject()
-        mark = self.receiver.mark()
-        want_exit = {"stop": 3, "records": 1, "quarantine": 0}[case.kind]
-        why = {"stop": "a run stopped", "records": "finished but some records failed",
-               "quarantine": "quarantined records alone are not a failure"}[case.kind]
-        runs = self.sync_all(want_exit, why)
-        if case.kind == "stop":
-            hit = [x for x in runs if x["outcome"] == "stopped"]
-            for x in hit:
-                self.expect(x["message"].startswith(f"{case.code}: "),
-                            f"a stopped run says why, starting `{case.code}: `", f"{x['pipeline']}: {x['message']}")
-            others = [x for x in runs if x not in hit and x["outcome"] != "succeeded"]
-            self.expect(not others, "runs the fault did not stop succeed", others)
-            self.say("outcome", f"{len(hit)} run(s) stopped with {case.code}: {hit[0]['message'][:110] if hit else ''}")
-        else:
-            rows = self.revhub("failures", "list", "--code", case.code, "--json", show=False).json()["failures"]
-            hit_names = {f["pipeline"] for f in rows}
-            hit = [x for x in runs if x["pipeline"] in hit_names]
-            for x in hit:
-                n = sum(1 for f in rows if f["pipeline"] == x["pipeline"])
-                key = "failed" if case.kind == "records" else "quarantined"
-                self.expect(x["records"][key] >= n, f"the run reports its {key} records ({case.code})",
-                            f"{x['pipeline']}: {x['records']} vs {n} failure rows")
-                if case.kind == "records":
-                    self.expect(x["outcome"] in ("partial", "failed"), "a run with failed records is partial/failed",
-                                x)
-            self.say("outcome", f"{len(rows)} record(s) held back with {case.code} in "
-                                + ", ".join(x["pipeline"] for x in hit))
-        self.expect(hit, f"the fault surfaces as {case.code} somewhere", runs)
-        pipelines = [x["pipeline"] for x in hit]
-        from connectors.errors import FailureCode, Severity
-
-        to_slack = FailureCode(case.code).severity is not Severity.INFO
-        alerts = self.expect_alerts(mark, "FIRING", case.code, pipelines, slack=to_slack)
-
-        # the alert -> its inspect command -> the runbook's "How to confirm"
-        first = pipelines[0]
-        inspect = next(a.inspect for a in alerts if a.pipeline == first)
-        r = self.revhub(*shlex.split(inspect)[1:])
-        self.expect(r.code == 0, "the alert's inspect command runs", r.err[-300:])
-        book = Runbook.open(case.code)
-        for section in ("How to confirm", "Fix", "Replay"):
-            self.expect(book.sections.get(section), f"runbooks/{case.code}.md has a `## {section}` section")
-        self.say("runbook", f"open runbooks/{case.code}.md for {first}: How to confirm")
-        for cmd in book.commands("How to confirm", first):
-            self.confirm(case, cmd, first)
-
-        self.say("fix", case.fix())
-        for cmd in book.commands("Fix", first):
-            if cmd.startswith("revhub emulator"):
-                self.say("skip", f"{cmd} (serves until stopped; the drill's emulators are running)")
-                continue
-            r = self.revhub(*shlex.split(cmd)[1:])
-            self.expect(r.code == 0, f"the runbook's fix command `{cmd}` passes after the fix", r.err[-300:])
-        if case.kind == "stop":
-            r = self.revhub("sync", first, "--dry-run")
-            self.expect(r.code == 0, "after the fix a dry run finishes without exit code 3", r.err[-400:])
-
-        # replay, as the runbook says, for every pipeline that alerted (config order)
-        held = {p: [f["id"] for f in self.revhub("failures", "list", "--code", case.code, "--pipeline", p,
-                                                   "--json", show=False).json()["failures"]] for p in pipelines}
-        mark = self.receiver.mark()
-        for p in pipelines:
-            replay = (f"revhub sync {p}" if case.replay == "sync"
-                      else f"revhub failures retry --code {case.code} --pipeline {p}")
-            replay_cmds = book.commands("Replay", p)
-            self.expect(replay in replay_cmds, f"runbooks/{case.code}.md's Replay section says `{replay}`",
-                        replay_cmds)
-            for cmd in replay_cmds:
-                if "--dry-run" in cmd and cmd.startswith("revhub sync"):
-                    r = self.revhub(*shlex.split(cmd)[1:])
-                    self.expect(r.code == 0, f"`{cmd}` exits 0 after the fix", r.err[-300:])
-            r = self.revhub(*shlex.split(replay)[1:], "--json")
-            self.expect(r.code == 0, f"`{replay}` exits 0 after the fix", f"exit {r.code}: {r.out[:400]}")
-            doc = r.json()
-            for run in doc["runs"]:
-                self.expect(run["outcome"] == "succeeded", f"the replay of {p} succeeds", run)
-            if case.replay == "retry":
-                self.expect(doc["retried"] == len(held[p]) and doc["still_failing"] == 0,
-                            f"`failures retry` replays exactly the {len(held[p])} held record(s), none left",
-                            doc)
-                self.say("replay", f"{p}: {doc['retried']} failure(s) replayed, "
-                                   f"{doc['runs'][0]['records']['created']} created, 0 still failing")
-            else:
-                still = self.revhub("failures", "list", "--code", case.code, "--pipeline", p, "--json",
-                                    show=False).json()["failures"]
-                self.expect(held[p] and not still, "the stop was in the failure log and the replay resolved it",
-                            {"before": held[p], "after": still})
-        self.expect_alerts(mark, "RESOLVED", case.code, pipelines, slack=to_slack)
-        left = self.revhub("failures", "list", "--code", case.code, "--json", show=False).json()["failures"]
-        self.expect(not left, f"no open {case.code} failure is left", left)
-        self.verify_exactly_once()
-
-    def confirm(self, case: Case, cmd: str, pipeline: str) -> None:
-        """Run one "How to confirm" command and check it shows the failure."""
-        args = shlex.split(cmd)[1:]
-        if args[:1] == ["emulator"]:
-            self.say("skip", f"{cmd} (serves until stopped)")
-            return
-        r = self.revhub(*args)
-        if args[:1] == ["sync"] and "--dry-run" in args:
-            want = 3 if case.kind == "stop" else 0
-            self.expect(r.code == want, f"`{cmd}` exits {want} while the fault lasts", f"exit {r.code}")
-            return
-        self.expect(r.code == 0, f"`{cmd}` exits 0", f"exit {r.code}: {r.err[-300:]}")
-        if args[:1] == ["status"] and "--json" in args:
-            last = {x["pipeline"]: x for x in r.json()["runs"]}.get(pipeline)
-            if last is None:
-                raise BrokenPromise(f"`{cmd}` shows the last run of {pipeline}\n  got: {r.out[:300]}")
-            if case.kind == "stop":
-                self.expect(last["outcome"] == "stopped" and str(last["message"]).startswith(case.code),
-                            f"`{cmd}`: the last run of {pipeline} is stopped with a message starting {case.code}",
-                            {k: last[k] for k in ("outcome", "message")})
-                self.say("confirm", f"{pipeline}: stopped, {str(last['message'])[:100]}")
-        elif args[:2] == ["failures", "list"]:
-            if case.kind == "stop":
-                rows = (r.json()["failures"] if "--json" in args else
-                        [line for line in r.out.splitlines() if line.startswith("#")])
-                stops = [x for x in rows if (x["record_id"] == "(run)" and x["code"] == case.code
-                                             if isinstance(x, dict) else f"(run) {case.code}" in x)]
-                self.expect(stops, f"`{cmd}` shows the stop as a {case.code} failure with record `(run)`",
-                            r.out[:300])
-                self.say("confirm", f"{len(stops)} open {case.code} stop(s) in the failure log (record `(run)`)")
-            elif "--json" in args:
-                rows = r.json()["failures"]
-                self.expect(rows and all(f["code"] == case.code and f["runbook"] == f"runbooks/{case.code}.md"
-                                         for f in rows), f"`{cmd}` lists the {case.code} failures", rows[:3])
-                self.say("confirm", f"{len(rows)} open {case.code} failure(s), e.g. {rows[0]['message'][:90]}")
-            else:
-                self.expect(f"runbooks/{case.code}.md" in r.out, f"`{cmd}` lists the {case.code} failures",
-                            r.out[:300])
-
-    def transient(self, case: Case) -> None:
-        """A fault the retries absorb inside the run: exit 0, every run succeeds, no alert."""
-        if case.records:
-            self.add_records(case.code.lower().replace("_", "-"), **case.records)
-        system = case.fault["system"] if case.fault else ""
-        before = self.requests_served(system) if system else 0
-        case.inject()
-        mark = self.receiver.mark()
-        runs = self.sync_all(0, "transient faults are retried away")
-        bad = [r for r in runs if r["outcome"] != "succeeded"]
-        self.expect(not bad, "every run succeeds once the retries absorbed the fault", bad)
-        alerts = self.new_alerts(mark)
-        self.expect(not [a for a in alerts if a.channel == "slack"], "no Slack alert for a fault retried away",
-                    [a.key() for a in alerts])
-        self.expect(not [a for a in alerts if a.code == case.code], f"no {case.code} alert at all",
-                    [a.key() for a in alerts])
-        if case.fault:
-            served = self.requests_served(system) - before
-            spec = case.fault["spec"]
-            faulted = _faulted(spec, served)
-            if "lock_rows" in spec:
-                left = self.faults(system, {}, tag="state")["lock_rows"]
-                faulted = spec["lock_rows"] - left
-            self.expect(faulted > 0, "the injected fault actually fired", f"{served} requests served")
-            self.say("outcome", f"{system} answered {faulted} of {served} request(s) with the fault; all retried, "
-                                "every run succeeded, no alert")
-        self.say("fix", case.fix())
-        self.verify_exactly_once()
-
     # --- the classes -------------------------------------------------------------------------------
     def fresh_token(self, system: str) -> str:
         """The AUTH_EXPIRED runbook's fix: a new token in the variable `token_env` names."""
@@ -639,77 +347,7 @@ min_severity = "info"
                 "restore the old one: `restore_tokens`)")
 
     def cases(self) -> list[Case]:
-        mapping = self.work / "mappings" / "stages.toml"
-        stage_map = 'closed_won = { hubspot = "closedwon", salesforce = "Closed Won" }\n'
-        good_mapping = mapping.read_text(encoding="utf-8")
-        closed = socket.socket()
-        closed.bind(("127.0.0.1", 0))
-        dead_port = closed.getsockname()[1]
-        closed.close()  # nothing listens there now: connection refused
-        hub_url = self.servers["hubspot"].url
-
-        def break_stage_map() -> None:
-            self.expect(stage_map in good_mapping, f"mappings/stages.toml maps `{stage_map.strip()}`")
-            mapping.write_text(good_mapping.replace(stage_map, ""), encoding="utf-8")
-            self.say("inject", f"RevOps drops `{stage_map.strip()}` from the new_business stages of "
-                               "mappings/stages.toml")
-
-        def restore_stage_map() -> str:
-            mapping.write_text(good_mapping, encoding="utf-8")
-            return "closed_won mapped to closedwon / Closed Won again in mappings/stages.toml"
-
-        def unplug() -> None:
-            self.expect(hub_url in self.good_config, "the config points at the HubSpot emulator")
-            self.config.write_text(self.good_config.replace(hub_url, f"http://127.0.0.1:{dead_port}"))
-            self.say("inject", f"config.toml: systems.hubspot.base_url -> http://127.0.0.1:{dead_port} "
-                               "(nothing listens there)")
-
-        def replug() -> str:
-            self.config.write_text(self.good_config)
-            return f"config.toml: systems.hubspot.base_url back to {hub_url}"
-
-        f = self.faults
-        return [
-            Case("AUTH_EXPIRED: Salesforce revokes revhub's session", "AUTH_EXPIRED", "stop",
-                 lambda: f("salesforce", {"expire_tokens": True}), lambda: self.fresh_token("salesforce"),
-                 replay="retry",
-                 records={"hubspot_contacts": 2, "salesforce_contacts": 2, "opportunities": 1}),
-            Case("AUTH_EXPIRED: HubSpot's OAuth access token expires", "AUTH_EXPIRED", "stop",
-                 lambda: f("hubspot", {"expire_tokens": True}), lambda: self.fresh_token("hubspot"), replay="retry",
-                 records={"hubspot_contacts": 2, "salesforce_contacts": 2, "opportunities": 1}),
-            Case("RATE_LIMITED: HubSpot 429 TEN_SECONDLY_ROLLING on 30% of calls", "RATE_LIMITED", "transient",
-                 lambda: f("hubspot", {"rate_429": 0.3, "seed": dice(0.3)}), lambda: self.calm("hubspot"),
-                 records={"hubspot_contacts": 3, "salesforce_contacts": 3, "opportunities": 2},
-                 fault={"system": "hubspot", "spec": {"rate_429": 0.3, "seed": dice(0.3)}}),
-            Case("RATE_LIMITED: Salesforce REQUEST_LIMIT_EXCEEDED (ConcurrentPerOrgLongTxn) on 30% of calls",
-                 "RATE_LIMITED", "transient",
-                 lambda: f("salesforce", {"rate_429": 0.3, "seed": dice(0.3)}), lambda: self.calm("salesforce"),
-                 records={"hubspot_contacts": 3, "salesforce_contacts": 3, "opportunities": 2},
-                 fault={"system": "salesforce", "spec": {"rate_429": 0.3, "seed": dice(0.3)}}),
-            Case("RATE_LIMITED: HubSpot refuses every call until the burst passes", "RATE_LIMITED", "stop",
-                 lambda: f("hubspot", {"rate_429": 1.0}), lambda: self.calm("hubspot"),
-                 records={"hubspot_contacts": 2, "salesforce_contacts": 2, "opportunities": 1}),
-            Case("REMOTE_UNAVAILABLE: HubSpot answers 503 on 30% of calls", "REMOTE_UNAVAILABLE", "transient",
-                 lambda: f("hubspot", {"rate_5xx": 0.3, "seed": dice(0.3)}), lambda: self.calm("hubspot"),
-                 records={"hubspot_contacts": 3, "salesforce_contacts": 3, "opportunities": 2},
-                 fault={"system": "hubspot", "spec": {"rate_5xx": 0.3, "seed": dice(0.3)}}),
-            Case("REMOTE_UNAVAILABLE: Salesforce is down (503 SERVER_UNAVAILABLE)", "REMOTE_UNAVAILABLE", "stop",
-                 lambda: f("salesforce", {"rate_5xx": 1.0}), lambda: self.calm("salesforce"),
-                 records={"hubspot_contacts": 2, "salesforce_contacts": 2, "opportunities": 1}),
-            Case("LOCK_CONTENTION: a Salesforce flow holds 2 rows for a moment", "LOCK_CONTENTION", "transient",
-                 lambda: f("salesforce", {"lock_rows": 2}), lambda: self.calm("salesforce"),
-                 records={"hubspot_contacts": 3, "salesforce_contacts": 0, "opportunities": 0},
-                 fault={"system": "salesforce", "spec": {"lock_rows": 2}}),
-            Case("LOCK_CONTENTION: a Salesforce data load keeps every row locked", "LOCK_CONTENTION", "records",
-                 lambda: f("salesforce", {"lock_rows": 10_000}), lambda: self.calm("salesforce"), replay="retry",
-                 records={"hubspot_contacts": 3, "salesforce_contacts": 0, "opportunities": 0}),
-            Case("NETWORK: HubSpot unreachable (base_url points at a closed port)", "NETWORK", "stop",
-                 unplug, replug, records={"hubspot_contacts": 2, "salesforce_contacts": 2, "opportunities": 1}),
-            Case("PICKLIST_MISMATCH: the deal stage map lost closed_won", "PICKLIST_MISMATCH", "quarantine",
-                 break_stage_map, restore_stage_map, replay="retry",
-                 records={"hubspot_contacts": 0, "salesforce_contacts": 0, "opportunities": 3,
-                          "stage": "Closed Won"}),
-        ]
+        return all_cases(self)
 
     # --- the whole game day ------------------------------------------------------------------------
     def run(self) -> None:
@@ -727,7 +365,7 @@ min_severity = "info"
         for case in self.cases():
             t = time.monotonic()
             print(f"\n== {case.title} ==", file=self.out, flush=True)
-            (self.transient if case.kind == "transient" else self.broken)(case)
+            (transient if case.kind == "transient" else broken)(self, case)
             self.timings.append((case.title, time.monotonic() - t))
             self.say("PASS", case.title)
         print("\n== after the game day ==", file=self.out, flush=True)
@@ -743,33 +381,6 @@ min_severity = "info"
         self.expect(left == self.baseline_open, "the failure log holds only what it held after the first sync",
                     {"now": dict(left), "after first sync": dict(self.baseline_open)})
         self.verify_exactly_once()
-
-
-def dice(rate: float, longest: int = 3, horizon: int = 500) -> int:
-    """A seed for the emulator's fault dice (connectors/emulator.py: one roll per served API request) that
-    faults the very first request and never more than `longest` in a row in the first `horizon`, so a
-    transient fault surely fires and surely stays within the connectors' retry attempts."""
-    for seed in range(10_000):
-        rng = random.Random(seed)
-        rolls = [rng.random() < rate for _ in range(horizon)]
-        run = best = 0
-        for hit in rolls:
-            run = run + 1 if hit else 0
-            best = max(best, run)
-        if rolls[0] and best <= longest:
-            return seed
-    raise ValueError(f"no seed for rate {rate}")
-
-
-def _faulted(spec: dict[str, Any], served: int) -> int:
-    """How many of `served` requests the emulator's seeded dice answered with the fault (connectors/emulator.py
-    rolls once per served API request: below rate_429 -> 429, then below rate_429 + rate_5xx -> 5xx)."""
-    if "seed" not in spec:
-        return 0
-    rng = random.Random(int(spec["seed"]))
-    r429, r5xx = float(spec.get("rate_429", 0)), float(spec.get("rate_5xx", 0))
-    return sum(1 for _ in range(served) if rng.random() < r429 + r5xx)
-
 
 @contextlib.contextmanager
 def _environment(drill_env: dict[str, str], cleared: tuple[str, ...]) -> Iterator[None]:

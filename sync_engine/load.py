@@ -68,6 +68,8 @@ class Loader:
     pages: dict[int, PageOutcome] = field(default_factory=dict)
     predicted_calls: int = 0  # dry runs: the write calls the run would have made
     upsert: str | None = None  # the target mapping's upsert key: a unique field creates are upserted by
+    # told of each batch's writes the target accepted (deals: their stage history), never of refused ones
+    landed: Callable[[list[PendingWrite]], None] | None = None
 
     @property
     def batch(self) -> int:
@@ -136,6 +138,8 @@ class Loader:
                        upsert=self.upsert if w.target_id is None and w.fields.get(self.upsert or "") else None)
                for w in writes]
         results = self.target.write(self.object, ops)
+        landed: list[PendingWrite] = []
+        fatal: FatalError | None = None
         for w, result in zip(writes, results, strict=True):
             out = self.pages[w.page]
             if result.error is None and result.id:
@@ -146,6 +150,7 @@ class Loader:
                     out.resolved.append(record.id)
                 out.links.append((self.system, self.object, result.id, w.entity,
                                   {**w.shadow, **{c.field: c.new for c in w.changes.values()}}))
+                landed.append(w)
                 continue
             err = result.error
             code = err.code if err else FailureCode.UNKNOWN
@@ -154,5 +159,9 @@ class Loader:
             for record, _canonical in w.records:
                 out.failures.append(FailureRow("load", self.system, self.object, record.id, code.value, message,
                                                [message], payload(record)))
-            if code.fatal:
-                raise FatalError(code, message)
+            if code.fatal and fatal is None:
+                fatal = FatalError(code, message)
+        if landed and self.landed is not None:  # before a fatal refusal stops the run: these did land
+            self.landed(landed)
+        if fatal is not None:
+            raise fatal

@@ -16,7 +16,7 @@ from sync_engine.budget import Budget, Limit
 from sync_engine.canonical import KINDS
 from sync_engine.config import Config, IdentityConfig, Pipeline
 from sync_engine.errors import ConfigError, ConnectorError, FailureCode, FatalError, RecordError
-from sync_engine.load import Loader, payload
+from sync_engine.load import Loader, PendingWrite, payload
 from sync_engine.mapping import Mapping_
 from sync_engine.redact import redact
 from sync_engine.store import RUN_RECORD, Cursor, FailureRow, PageOutcome, Store
@@ -123,7 +123,8 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
             store.commit_page(name, run_id, outcome)
 
     loader = Loader(target, p.target_system, p.target_object, p.source_system, p.source_object, report.records,
-                    commit, dry_run, upsert=tgt_map.upsert)
+                    commit, dry_run, upsert=tgt_map.upsert,
+                    landed=_stages_written(store, p.target_system, run_id) if src_map.kind == "deal" else None)
     ctx = _Ctx(p, source, target, src_map, tgt_map, rules, store, dry_run, run_id, report,
                {(m.system, m.kind): m.object for m in mappings.values()}, loader, identity=config.identity)
     budget = Budget.begin(store, {s: Limit(sc.daily_budget, sc.quota_reserve) for s, sc in config.systems.items()
@@ -395,8 +396,16 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
         report.note(Planned(r.id, "update" if target_id else "create", target_id, changes,
                             tuple(f"warning: {w}" for w in [*warnings.get(r.id, ()), *cut])))
         ctx.loader.plan_write(page, entity, target_id, dict(shadow or {}), fields, links, changes, r, canonical)
-    if kind == "deal" and not ctx.dry_run:  # record: the stage each deal is now in, as read and as written
+    if kind == "deal" and not ctx.dry_run:  # record: the stage each deal is now in, as read (written: the loader)
         failed = {f.record_id for f in out.failures}
-        stage_history.record(ctx.store, p.source_system, p.target_system, [stage_history.Seen(
+        stage_history.record_read(ctx.store, p.source_system, [stage_history.Seen(
             entity_of[r.id], r.modified_at, c) for r, c, _k in ready if r.id not in failed], ctx.run_id)
     return out
+
+
+def _stages_written(store: Store, target: str, run_id: int) -> Callable[[list[PendingWrite]], None]:
+    """The loader's hook for deals: the stage of each write the target accepted, as its latest record had it."""
+    def landed(writes: list[PendingWrite]) -> None:
+        stage_history.record_written(store, target, [stage_history.Seen(
+            w.entity, w.records[-1][0].modified_at, w.records[-1][1]) for w in writes], run_id)
+    return landed

@@ -6,6 +6,8 @@ free-mail addresses, invalid emails, missing required fields, an inactive owner,
 one modified timestamp (the page-boundary case of incremental reads). Each kind is listed in
 `SampleData.truth`, so a test can check what revhub made of it. Same seed, same bytes: one
 `random.Random(seed)`, no clock, timestamps are fixed offsets from `BASE_TIME`.
+The word lists (names, brands, industries, job titles) are `data/sample_*.txt`; their order is part
+of that promise.
 """
 from __future__ import annotations
 
@@ -30,54 +32,23 @@ OWNER_DOMAIN = "lumora.io"  # the sales team's own company: owners and users, ne
 _DAY_MS, _HOUR_MS = 86_400_000, 3_600_000
 T = TypeVar("T")
 
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
+_DATA = Path(__file__).parent / "data"
 
 
-FIRST = _words("""
-    James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard Susan
-    Joseph Jessica Thomas Sarah Charles Karen Christopher Lisa Daniel Nancy Matthew Betty Anthony Margaret
-    Mark Sandra Donald Ashley Steven Kimberly Paul Emily Andrew Donna Joshua Michelle Kenneth Carol Kevin
-    Amanda Brian Melissa George Deborah Timothy Stephanie Ronald Rebecca Jason Sharon Edward Laura Jeffrey
-    Cynthia Ryan Kathleen Jacob Amy Gary Angela Nicholas Shirley Eric Anna Jonathan Brenda Priya Rahul Wei
-    Mei Hiroshi Yuki Olumide Amara José María François Zoë Renée Björn Ingrid Lukas Sofia Mateo Chloé
-    Aisha Omar Fatima Siobhan Niamh Liam Aoife Ananya Hana Kwame Diego Lucía""")
-LAST = _words("""
-    Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez
-    Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark
-    Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams
-    Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Patel Shah Kumar Singh Chen Wang Li Zhang
-    Kim Park Tanaka Sato Müller Schmidt Schneider Fischer Weber Dubois Lefèvre Rossi Russo Bianchi
-    O'Brien O'Connor Murphy Kelly Walsh Byrne McCarthy MacDonald Smith-Jones Okafor Mensah Adeyemi Silva
-    Santos Oliveira Pereira Costa Novak Kowalski Jensen Hansen Larsen Johansson Cohen Levi Haddad Khalil
-    Hussain Núñez""")
-BRAND_A = _words("""North Blue Bright Silver Iron Red Green Clear True Swift Open Deep High Star Sun Oak Pine
-    Stone Cloud River Maple Cedar Summit Harbor Golden Quantum Nova Terra Aero Vertex""")
-BRAND_B = _words("""wind peak ridge field bridge wave point path light works gate line forge leaf crest brook
-    spark vale stack loop grid shift beam scale mark well view core sight rock""")
+def _read_words(name: str) -> tuple[str, ...]:
+    """One entry a line of `data/<name>`, in file order (the draws depend on it); `#` starts a comment."""
+    lines = (line.partition("#")[0].strip() for line in (_DATA / name).read_text("utf-8").splitlines())
+    return tuple(line for line in lines if line)
+
+
+FIRST = _read_words("sample_first_names.txt")
+LAST = _read_words("sample_last_names.txt")
+BRAND_A = _read_words("sample_brand_starts.txt")
+BRAND_B = _read_words("sample_brand_ends.txt")
 # (name word, HubSpot industry id, Salesforce Industry). REAL_ESTATE has no Salesforce twin, as in real orgs.
-KINDS = (
-    ("Software", "COMPUTER_SOFTWARE", "Technology"), ("Analytics", "COMPUTER_SOFTWARE", "Technology"),
-    ("Systems", "INFORMATION_TECHNOLOGY_AND_SERVICES", "Technology"),
-    ("Capital", "FINANCIAL_SERVICES", "Finance"), ("Bank", "BANKING", "Banking"),
-    ("Insurance", "INSURANCE", "Insurance"), ("Health", "HOSPITAL_HEALTH_CARE", "Healthcare"),
-    ("Bio", "BIOTECHNOLOGY", "Biotechnology"), ("Retail", "RETAIL", "Retail"),
-    ("Media", "MARKETING_AND_ADVERTISING", "Media"),
-    ("Logistics", "LOGISTICS_AND_SUPPLY_CHAIN", "Transportation"),
-    ("Robotics", "MACHINERY", "Machinery"), ("Networks", "TELECOMMUNICATIONS", "Telecommunications"),
-    ("Consulting", "MANAGEMENT_CONSULTING", "Consulting"), ("Learning", "EDUCATION_MANAGEMENT", "Education"),
-    ("Foods", "FOOD_BEVERAGES", "Food & Beverage"), ("Energy", "OIL_ENERGY", "Energy"),
-    ("Properties", "REAL_ESTATE", "Other"),
-)
-TITLES = (
-    "CEO", "CFO", "CTO", "COO", "Founder", "VP of Sales", "VP Marketing", "Head of Revenue Operations",
-    "RevOps Manager", "Sales Operations Analyst", "Director of Sales", "Account Executive",
-    "Sales Development Representative", "Marketing Manager", "Demand Generation Manager",
-    "Marketing Operations Manager", "Product Manager", "Engineering Manager", "Software Engineer",
-    "Data Analyst",
-    "IT Director", "Procurement Manager", "Finance Manager", "Controller", "Customer Success Manager",
-    "Operations Manager", "Office Manager", "General Counsel",
-)
+KINDS = tuple((word.strip(), hubspot.strip(), salesforce.strip()) for word, hubspot, salesforce
+              in (line.split("|") for line in _read_words("sample_industries.txt")))
+TITLES = _read_words("sample_job_titles.txt")
 LIFECYCLE = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer")
 LIFECYCLE_WEIGHTS = (10, 35, 20, 12, 10, 13)
 # Salesforce's default stages with their default probabilities; IsClosed/IsWon follow from the stage.

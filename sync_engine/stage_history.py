@@ -2,9 +2,10 @@
 time-in-stage and pipeline velocity can be reported later (DESIGN.md section 4 asks for it from day one).
 
 A row is added when a deal's (pipeline, stage) differs from the last one recorded for that deal in that
-system: as read from the source (changed at the record's modified time) and as revhub writes it into the
-target (changed at the run's time). The first sighting of a deal is a row with an empty from-stage.
-Comparing with the last row, not with the crosswalk shadow, is what makes a rerun of a page add nothing.
+system: as read from the source (changed at the record's modified time, `record_read`) and as revhub wrote
+it into the target (changed when the write landed, `record_written`: a refused write moved no stage).
+The first sighting of a deal is a row with an empty from-stage. Comparing with the last row, not with
+the crosswalk shadow, is what makes a rerun of a page add nothing.
 
 The table lives in the state store (same `metadata`, so `Store.migrate()` creates it once this module
 is imported, as `sync_engine.alerts.log` does).
@@ -73,29 +74,41 @@ def _engine(store: Store) -> Engine:
     return store.engine
 
 
-def record(store: Store, source: str, target: str, seen: Sequence[Seen], run_id: int | None = None) -> int:
-    """Add a row per deal whose (pipeline, stage) moved in `source` (as read) or in `target` (as written).
+def record_read(store: Store, source: str, seen: Sequence[Seen], run_id: int | None = None) -> int:
+    """Add a row per deal whose (pipeline, stage) moved in `source`, at the record's modified time.
 
     Called once per page by the pipeline with the deals it planned (quarantined ones left out: their
     stage is not known). Returns the rows added.
     """
-    deals = [s for s in seen if "stage" in s.canonical or "pipeline" in s.canonical]
+    return _record(store, source, "read", [(s, s.modified_at) for s in seen], run_id)
+
+
+def record_written(store: Store, target: str, seen: Sequence[Seen], run_id: int | None = None) -> int:
+    """Add a row per deal whose (pipeline, stage) revhub moved in `target`, at the time the write landed.
+
+    Called by the loader with the writes the target accepted only: a write it refused (a picklist the
+    target does not allow, a validation rule) changed no stage there, so it leaves no row. Returns the rows added.
+    """
+    at = now()
+    return _record(store, target, "write", [(s, at) for s in seen], run_id)
+
+
+def _record(store: Store, system: str, how: str, seen: Sequence[tuple[Seen, datetime]], run_id: int | None) -> int:
+    deals = [(s, at) for s, at in seen if "stage" in s.canonical or "pipeline" in s.canonical]
     if not deals:
         return 0
     engine = _engine(store)
-    last = _last(engine, {s.entity_id for s in deals}, (source, target))
-    wrote_at = now()
+    last = _last(engine, {s.entity_id for s, _at in deals}, (system,))
     rows: list[dict[str, Any]] = []
-    for s in sorted(deals, key=lambda s: s.modified_at):
+    for s, at in sorted(deals, key=lambda d: d[0].modified_at):
         pair = (s.canonical.get("pipeline"), s.canonical.get("stage"))
-        for system, at, how in ((source, s.modified_at, "read"), (target, wrote_at, "write")):
-            before = last.get((s.entity_id, system))
-            if before is not None and before == pair:
-                continue
-            rows.append({"entity_id": s.entity_id, "system": system, "pipeline": pair[0],
-                         "from_stage": before[1] if before else None, "to_stage": pair[1],
-                         "changed_at": _aware(at), "how": how, "run_id": run_id})
-            last[(s.entity_id, system)] = pair
+        before = last.get((s.entity_id, system))
+        if before is not None and before == pair:
+            continue
+        rows.append({"entity_id": s.entity_id, "system": system, "pipeline": pair[0],
+                     "from_stage": before[1] if before else None, "to_stage": pair[1],
+                     "changed_at": _aware(at), "how": how, "run_id": run_id})
+        last[(s.entity_id, system)] = pair
     if rows:
         with engine.begin() as c:
             c.execute(insert(stage_history), rows)

@@ -1,4 +1,5 @@
-"""The state store (SQLAlchemy): runs, cursors, identity graph, shadows, failures, pipeline locks.
+"""The state store (SQLAlchemy): runs, cursors, identity graph, shadows, pipeline locks; failures and API
+call counts through `failure_log.py` and `call_log.py`.
 
 SQLite by default, PostgreSQL by URL. Every page of a run is committed in one transaction together
 with the cursor (`commit_page`), so a crash resumes from the last committed page: at-least-once
@@ -9,11 +10,10 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -21,12 +21,10 @@ from sqlalchemy import (
     Column,
     DateTime,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
-    create_engine,
     delete,
     func,
     insert,
@@ -35,16 +33,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from sync_engine.call_log import CallLog, api_calls
 from sync_engine.errors import ConfigError
+from sync_engine.failure_log import RUN_RECORD, FailureLog, FailureRow, failures, log_page_failures
+from sync_engine.store_base import chunks, metadata, now
+
+# Re-exported: the rest of revhub imports the store's tables, rows and clock from here.
+__all__ = ["RUN_RECORD", "SCHEMA_VERSION", "Cursor", "FailureRow", "Link", "PageOutcome", "Store", "api_calls",
+           "crosswalk", "cursors", "entities", "failures", "locks", "meta", "metadata", "now", "runs"]
 
 SCHEMA_VERSION = 1
-RUN_RECORD = "(run)"  # record_id of a failure that stopped a whole run rather than one record (`record_stop`)
-
-metadata = MetaData()
-
 meta = Table("revhub_meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
 
 runs = Table(
@@ -88,43 +89,12 @@ crosswalk = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-failures = Table(
-    "failures", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_id", Integer, index=True),
-    Column("pipeline", String(200), nullable=False, index=True),
-    Column("step", String(20), nullable=False),
-    Column("system", String(60), nullable=False),
-    Column("object", String(80), nullable=False),
-    Column("record_id", String(120), nullable=False),
-    Column("code", String(40), nullable=False, index=True),
-    Column("message", Text, nullable=False),
-    Column("reasons", JSON, nullable=False, default=list),
-    # The source record as read, so a retryable failure can be replayed without re-reading it.
-    Column("payload", JSON),
-    Column("status", String(20), nullable=False, default="open", index=True),
-    Column("attempts", Integer, nullable=False, default=1),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-api_calls = Table(  # calls per system per UTC day, all pipelines together (the daily budget)
-    "api_calls", metadata,
-    Column("system", String(60), primary_key=True),
-    Column("day", String(10), primary_key=True),
-    Column("calls", Integer, nullable=False, default=0),
-)
-
 locks = Table(
     "locks", metadata,
     Column("name", String(200), primary_key=True),
     Column("holder", String(200), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -148,18 +118,6 @@ class Link:
 
 
 @dataclass(slots=True)
-class FailureRow:
-    step: str
-    system: str
-    object: str
-    record_id: str
-    code: str
-    message: str
-    reasons: list[str] = field(default_factory=list)
-    payload: dict[str, Any] | None = None
-
-
-@dataclass(slots=True)
 class PageOutcome:
     """Everything one page changes in the store, committed in one transaction with the cursor."""
 
@@ -169,21 +127,9 @@ class PageOutcome:
     cursor: Cursor | None = None
 
 
-class Store:
-    def __init__(self, url: str) -> None:
-        if url.startswith("sqlite:///") and ":memory:" not in url:
-            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        self.url = url
-        self.engine: Engine = create_engine(url, future=True)
-        if self.engine.dialect.name == "sqlite":
-            from sqlalchemy import event
-
-            @event.listens_for(self.engine, "connect")
-            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA busy_timeout=10000")
-                cur.close()
+class Store(FailureLog, CallLog):
+    """The state store: runs, cursors, locks and the identity graph here; the failure log and the API
+    call counts come from their own modules (`failure_log.py`, `call_log.py`), all on one engine."""
 
     # --- schema -------------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -197,11 +143,6 @@ class Store:
             elif int(row) > SCHEMA_VERSION:
                 raise ConfigError(f"the state store has schema version {row}, newer than this revhub "
                                   f"({SCHEMA_VERSION})", key="store.url", hint="upgrade revhub")
-
-    @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        with self.engine.begin() as c:
-            yield c
 
     # --- locks --------------------------------------------------------------------------------
     def acquire(self, name: str, ttl: timedelta = timedelta(minutes=30)) -> str | None:
@@ -261,7 +202,7 @@ class Store:
         wanted = list(set(values))
         out: list[Link] = []
         with self.begin() as c:
-            for chunk in _chunks(wanted, 500):
+            for chunk in chunks(wanted, 500):
                 rows = c.execute(select(crosswalk).where(
                     crosswalk.c.system == system, crosswalk.c.object == object, column.in_(chunk)))
                 out += [Link(r.entity_id, r.external_id, dict(r.shadow or {})) for r in rows]
@@ -284,7 +225,7 @@ class Store:
         wanted = list(set(keys))
         out: dict[str, int] = {}
         with self.begin() as c:
-            for chunk in _chunks(wanted, 500):
+            for chunk in chunks(wanted, 500):
                 rows = c.execute(select(entities.c.id, entities.c.key).where(
                     entities.c.kind == kind, entities.c.key.in_(chunk)))
                 out.update({r.key: r.id for r in rows})
@@ -308,104 +249,6 @@ class Store:
             q = q.where(entities.c.kind == kind)
         with self.begin() as c:
             return int(c.execute(q).scalar_one())
-
-    # --- failures -----------------------------------------------------------------------------
-    def failures(self, *, pipeline: str | None = None, code: str | None = None, system: str | None = None,
-                 since: datetime | None = None, ids: Sequence[int] | None = None,
-                 status: Sequence[str] | None = ("open",)) -> list[dict[str, Any]]:
-        """Failure rows, oldest first. `status=None` means every status."""
-        q = select(failures).order_by(failures.c.id)
-        if status is not None:
-            q = q.where(failures.c.status.in_(list(status)))
-        if pipeline:
-            q = q.where(failures.c.pipeline == pipeline)
-        if code:
-            q = q.where(failures.c.code == code)
-        if system:
-            q = q.where(failures.c.system == system)
-        if since:
-            q = q.where(failures.c.updated_at >= since)
-        if ids is not None:
-            q = q.where(failures.c.id.in_(list(ids)))
-        with self.begin() as c:
-            return [dict(r._mapping) for r in c.execute(q)]
-
-    def set_failure_status(self, ids: Sequence[int], status: str) -> int:
-        """Move failures to `status` (open, resolved, ignored, dead); returns how many moved."""
-        if not ids:
-            return 0
-        with self.begin() as c:
-            res = c.execute(update(failures).where(failures.c.id.in_(list(ids))).values(status=status,
-                                                                                       updated_at=now()))
-            return int(res.rowcount)
-
-    def record_stop(self, pipeline: str, run_id: int, row: FailureRow) -> int:
-        """A run that stopped (token, quota, outage) as one open failure with no record (`RUN_RECORD`).
-
-        One row per (pipeline, code), its attempts counting the stopped runs, so the runbooks'
-        `revhub failures list --code X` shows the problem and `failures retry` can re-run the pipeline.
-        It keeps no payload: nothing of the page in flight was committed, the next run reads it again.
-        """
-        t = now()
-        with self.begin() as c:
-            found = c.execute(select(failures.c.id).where(
-                failures.c.pipeline == pipeline, failures.c.record_id == RUN_RECORD, failures.c.code == row.code,
-                failures.c.status.in_(["open", "dead"])).order_by(failures.c.id)).scalar()
-            if found is not None:
-                c.execute(update(failures).where(failures.c.id == found).values(
-                    attempts=failures.c.attempts + 1, status="open", message=row.message, reasons=row.reasons,
-                    step=row.step, system=row.system, object=row.object, run_id=run_id, updated_at=t))
-                return int(found)
-            res = c.execute(insert(failures).values(
-                run_id=run_id, pipeline=pipeline, step=row.step, system=row.system, object=row.object,
-                record_id=RUN_RECORD, code=row.code, message=row.message, reasons=row.reasons, payload=None,
-                status="open", attempts=1, created_at=t, updated_at=t))
-            return int(res.inserted_primary_key[0])
-
-    def resolve_stops(self, pipeline: str) -> int:
-        """A run of `pipeline` got to its end: the stops `record_stop` logged for it are over."""
-        with self.begin() as c:
-            res = c.execute(update(failures).where(
-                failures.c.pipeline == pipeline, failures.c.record_id == RUN_RECORD,
-                failures.c.status.in_(["open", "dead"])).values(status="resolved", updated_at=now()))
-            return int(res.rowcount)
-
-    def bury(self, pipeline: str, codes: Sequence[str], max_attempts: int) -> list[dict[str, Any]]:
-        """Open failures of `codes` that reached `max_attempts` become `dead`: no more automatic retries."""
-        with self.begin() as c:
-            rows = [dict(r._mapping) for r in c.execute(select(failures).where(
-                failures.c.pipeline == pipeline, failures.c.status == "open", failures.c.code.in_(list(codes)),
-                failures.c.attempts >= max_attempts))]
-            if rows:
-                c.execute(update(failures).where(failures.c.id.in_([r["id"] for r in rows])).values(
-                    status="dead", updated_at=now()))
-        return rows
-
-    def calls_on(self, system: str, day: Any) -> int:
-        with self.begin() as c:
-            n = c.execute(select(api_calls.c.calls).where(api_calls.c.system == system,
-                                                          api_calls.c.day == str(day))).scalar()
-        return int(n or 0)
-
-    def add_calls(self, system: str, day: Any, calls: int) -> None:
-        with self.begin() as c:
-            res = c.execute(update(api_calls).where(api_calls.c.system == system, api_calls.c.day == str(day))
-                            .values(calls=api_calls.c.calls + calls))
-            if res.rowcount == 0:
-                try:
-                    with c.begin_nested():
-                        c.execute(insert(api_calls).values(system=system, day=str(day), calls=calls))
-                except IntegrityError:  # another replica inserted the day's row first
-                    c.execute(update(api_calls).where(api_calls.c.system == system, api_calls.c.day == str(day))
-                              .values(calls=api_calls.c.calls + calls))
-
-    def expire_payloads(self, older_than: timedelta) -> int:
-        """Drop the kept record of failures closed longer ago than `older_than` (data retention)."""
-        with self.begin() as c:
-            res = c.execute(update(failures).where(
-                failures.c.status.in_(["resolved", "ignored", "dead"]), failures.c.payload.is_not(None),
-                failures.c.updated_at < now() - older_than).values(payload=None))
-            return int(res.rowcount)
 
     def purge_person(self, email: str) -> dict[str, int]:
         """Erase a person from revhub's own store: identity, crosswalk with its shadows, failures.
@@ -432,20 +275,7 @@ class Store:
         with self.begin() as c:
             for system, obj, ext_id, entity_id, shadow in outcome.links:
                 _put_crosswalk(c, system, obj, ext_id, entity_id, shadow, t)
-            for chunk in _chunks(outcome.resolved, 500):
-                c.execute(update(failures).where(
-                    failures.c.pipeline == pipeline, failures.c.record_id.in_(chunk), failures.c.status == "open",
-                ).values(status="resolved", updated_at=t))
-            for f in outcome.failures:
-                res = c.execute(update(failures).where(
-                    failures.c.pipeline == pipeline, failures.c.record_id == f.record_id, failures.c.status == "open",
-                ).values(attempts=failures.c.attempts + 1, code=f.code, message=f.message, reasons=f.reasons,
-                         step=f.step, run_id=run_id, payload=f.payload, updated_at=t))
-                if res.rowcount == 0:
-                    c.execute(insert(failures).values(
-                        run_id=run_id, pipeline=pipeline, step=f.step, system=f.system, object=f.object,
-                        record_id=f.record_id, code=f.code, message=f.message, reasons=f.reasons,
-                        payload=f.payload, status="open", attempts=1, created_at=t, updated_at=t))
+            log_page_failures(c, pipeline, run_id, outcome.resolved, outcome.failures, t)
             if outcome.cursor is not None:
                 values = {"stamp": outcome.cursor.stamp, "seen": sorted(outcome.cursor.seen), "updated_at": t}
                 res = c.execute(update(cursors).where(cursors.c.pipeline == pipeline).values(**values))
@@ -471,9 +301,3 @@ def _put_crosswalk(c: Connection, system: str, obj: str, ext_id: str, entity_id:
     ).values(**change))
     if res.rowcount == 0:
         c.execute(insert(crosswalk).values(**values))
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
 import requests
+import urllib3
 from simple_salesforce import Salesforce, format_soql
 
 from connectors.base import (
@@ -102,7 +103,7 @@ class SalesforceConnector(Connector):
                 error = to_connector_error(exc)
                 if error is None:
                     raise
-                if not idempotent and isinstance(exc, requests.exceptions.ReadTimeout):
+                if not idempotent and _maybe_delivered(exc):
                     raise _NotRetried(error) from exc
                 raise error from exc
         b, system = self._bounds, self.settings.system
@@ -294,6 +295,30 @@ class SalesforceConnector(Connector):
 
     def merge(self, object: str, survivor_id: str, loser_id: str, fields: Mapping[str, Any] | None = None) -> str:
         return merges.merge(self, self._spec(object), survivor_id, loser_id, fields or {})
+
+
+def _maybe_delivered(exc: BaseException) -> bool:
+    """Whether a failed call may have reached Salesforce: a read timeout, or a connection dropped or reset
+    once the request was on its way (requests says `ConnectionError` for both a refused connection and a
+    reset one). Only a connection never made (refused, connect timeout, unknown host) is surely not
+    delivered; an unclear `ConnectionError` counts as delivered, as a resent create could be a duplicate."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
+        return False
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
+    if not isinstance(exc, requests.exceptions.ConnectionError):
+        return False
+    seen: Any = exc
+    for _ in range(10):  # requests wraps urllib3's error in args[0], urllib3 its cause in `reason`; never cycle
+        if isinstance(seen, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError):
+            return False
+        if not isinstance(seen, BaseException):
+            break
+        inner = getattr(seen, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in seen.args if isinstance(a, BaseException)), None)
+        seen = inner or seen.__cause__ or seen.__context__
+    return True
 
 
 def _upsert_value(op: WriteOp) -> bool:

@@ -19,7 +19,14 @@ from tests.e2e.conftest import World
 pytestmark = pytest.mark.e2e
 
 # (pipeline, target, the new source record, how to read its key in a target dump, does the run stop?)
+_ACCOUNT = ("companies-hubspot-to-salesforce", "salesforce", "Account",
+            {"companies": [{"properties": {"name": "Lost Answer Ltd", "domain": "lost-answer-example.com",
+                                           "website": "https://www.lost-answer-example.com"}}]},
+            lambda r: r.get("Name"), "Lost Answer Ltd", True)
 CASES = {
+    "salesforce-account-create": _ACCOUNT,  # POST collections, no upsert key: never resent, the rerun matches
+    # the connection closed at once, without an answer (a reset, not a read timeout): still never resent
+    "salesforce-account-create-connection-drop": _ACCOUNT,
     "salesforce-contact-upsert": (  # collections upsert by External_Id__c (decision 14): resent at once, one record
         "contacts-hubspot-to-salesforce", "salesforce", "Contact",
         {"contacts": [{"properties": {"email": "lost.answer@walkthrough-example.com", "firstname": "Lost",
@@ -55,7 +62,8 @@ def test_a_create_whose_answer_is_lost_is_not_duplicated(
         f'connector = "{target}"\n', f'connector = "{target}"\ntimeout = 1\n'))
     assert _sync(world, capsys, pipeline)[0] == 0, "the steady state: every existing record synced"
     getattr(world, source).emulator.seed(seed)
-    answer = getattr(world, target).emulator._set_faults({"lose_write_answers": 1, "lost_answer_ms": 1500})
+    held = 0 if case.endswith("connection-drop") else 1500
+    answer = getattr(world, target).emulator._set_faults({"lose_write_answers": 1, "lost_answer_ms": held})
     assert answer["lose_write_answers"] == 1
     before = world.stats(target)
 

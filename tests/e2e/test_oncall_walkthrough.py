@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from drill.run import Runbook
+from drill.runbook import Runbook
 from sync_engine.cli import main
 from sync_engine.identity import normalize_email
 from tests.e2e.conftest import World

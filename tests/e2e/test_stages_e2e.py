@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from sync_engine import sample_data, stage_history
 from sync_engine.explain import explain, render_text
@@ -77,5 +78,35 @@ def test_a_record_type_missing_from_the_stage_map_is_quarantined_with_its_file_a
         assert "'Partner'" in failure["reasons"][0] and "stages.toml:" in failure["reasons"][0]
         assert all(d.get("properties", {}).get("salesforce_opportunity_id") != opp
                    for d in world.dump("hubspot", "deals"))
+    finally:
+        app.close()
+
+
+def test_a_deal_write_hubspot_refuses_leaves_no_written_stage_and_one_that_lands_does(world: World) -> None:
+    """The written history says where a deal stands in the target, so a refused write must add nothing there."""
+    stages = world.root / "mappings" / "stages.toml"  # a stage id HubSpot's Renewals pipeline does not have
+    stages.write_text(stages.read_text().replace('negotiation = { hubspot = "1002"',
+                                                 'negotiation = { hubspot = "1999"'))
+    renewal = sample_data.sf_record_type_ids()["Renewal"]
+    refused = _create_opportunity(world, RecordTypeId=renewal, StageName="Negotiation/Review")
+    landed = _create_opportunity(world, Name="Acme - Renewal 2028", RecordTypeId=renewal, StageName="Closed Won")
+    app = world.app()
+    try:
+        app.sync([DEALS])
+        failure = next(f for f in app.store.failures(pipeline=DEALS) if f["record_id"] == refused)
+        assert failure["step"] == "load" and "1999" in failure["message"], failure
+        t = stage_history.stage_history
+        with app.store.engine.connect() as c:
+            rows = [(r.system, r.pipeline, r.to_stage, r.how, r.entity_id) for r in c.execute(select(t))]
+        # every renewal in negotiation was refused (the sample data has more than ours): read, never written
+        assert ("salesforce", "renewal", "negotiation", "read") in {r[:4] for r in rows}
+        assert not [r for r in rows if r[0] == "hubspot" and r[1:3] == ("renewal", "negotiation")]
+        written = {r[4] for r in rows if r[0] == "hubspot"}
+        in_hubspot = {link.entity_id for link in app.store.links_of_entities("hubspot", "deals", written).values()}
+        assert written and written == in_hubspot, "a written stage row for a deal that is not in HubSpot"
+        assert _hs_deal(world, landed)["dealstage"] == "1003"
+        entity = app.store.links("salesforce", "Opportunity", [landed])[landed].entity_id
+        assert [(c.pipeline, c.to_stage, c.how) for c in stage_history.history(app.store, entity, "hubspot")] == [
+            ("renewal", "closed_won", "write")]
     finally:
         app.close()

@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from connectors.base import Connector, ObjectSchema, ObjectSpec, Record, WriteOp, WriteResult
+from connectors.errors import FailureCode, RemoteError
+from sync_engine.errors import FatalError
 from sync_engine.load import COMMIT_ATTEMPTS, Loader
 from sync_engine.plan import Change
 from sync_engine.store import PageOutcome
@@ -92,3 +94,41 @@ def test_a_commit_that_lost_a_crosswalk_race_is_retried_then_gives_up() -> None:
     with pytest.raises(IntegrityError):
         loader.page_done(1, PageOutcome())
     assert len(tries) == COMMIT_ATTEMPTS
+
+
+class Refusing(Target):
+    """Accepts every write but those whose `stage` is in `refused` (a picklist the target does not allow)."""
+
+    def __init__(self, refused: set[str], fatal: bool = False) -> None:
+        super().__init__()
+        self.refused, self.fatal = refused, fatal
+
+    def write(self, object: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        self.ops += ops
+        code = FailureCode.AUTH_INVALID if self.fatal else FailureCode.PICKLIST_MISMATCH
+        return [WriteResult(op.ref, None, error=RemoteError(code, "bad value for restricted picklist field"))
+                if op.fields.get("stage") in self.refused else WriteResult(op.ref, f"t-{op.ref}") for op in ops]
+
+
+def test_only_writes_the_target_accepted_are_handed_on_as_landed() -> None:
+    landed: list[list[int]] = []
+    loader = Loader(Refusing({"Bogus"}), "target", "people", "src", "src", Counter(), lambda _o: None,
+                    landed=lambda writes: landed.append([w.entity for w in writes]))
+    _plan(loader, 1, None, {"stage": "Bogus"})
+    _plan(loader, 2, None, {"stage": "Won"})
+    _plan(loader, 3, "t-3", {"stage": "Bogus"})
+    loader.page_done(1, PageOutcome())
+    loader.finish()
+    assert sorted(e for batch in landed for e in batch) == [2]
+
+
+def test_writes_that_landed_beside_a_fatal_refusal_are_still_handed_on() -> None:
+    """The run stops on the fatal refusal, but the target did take the other records of the batch."""
+    landed: list[int] = []
+    loader = Loader(Refusing({"Bogus"}, fatal=True), "target", "people", "src", "src", Counter(), lambda _o: None,
+                    landed=lambda writes: landed.extend(w.entity for w in writes))
+    _plan(loader, 1, None, {"stage": "Bogus"})
+    _plan(loader, 2, None, {"stage": "Won"})
+    with pytest.raises(FatalError):
+        loader.page_done(1, PageOutcome())
+    assert landed == [2]

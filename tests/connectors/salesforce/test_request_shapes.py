@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+import requests
 import responses
+import urllib3
 from responses import matchers
 
 from connectors.base import ConnectorSettings, Secret, WriteOp
@@ -138,3 +140,41 @@ def test_a_locked_upsert_is_retried_as_an_upsert(mock: responses.RequestsMock, c
     [result] = connector.write("Contact", [WriteOp("a", None, {"External_Id__c": "jd@example.com"},
                                                    upsert="External_Id__c")])
     assert result.ok and result.id == "003Dn0000000001IAA" and not result.created
+
+
+def _quick_retries() -> SalesforceConnector:
+    options = {"retry_base_wait": 0.01, "retry_max_wait": 0.01}
+    return SalesforceConnector(ConnectorSettings("salesforce", "https://acme.my.salesforce.com", Secret("sess-1"),
+                                                 options))
+
+
+def test_a_create_whose_connection_drops_is_not_sent_again(mock: responses.RequestsMock) -> None:
+    """A connection reset after the create went out may hide a record Salesforce made: sending it again
+    could make an Account twice. The run stops with NETWORK; the next run's lookup finds what was made."""
+    connector = _quick_retries()
+    mock.post(BASE + "composite/sobjects", body=requests.exceptions.ConnectionError(
+        "('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer'))"))
+    with pytest.raises(ConnectorError) as err:
+        connector.write("Account", [WriteOp("a", None, {"Name": "Acme"})])
+    assert err.value.code is FailureCode.NETWORK and err.value.system == "salesforce"
+    assert len(mock.calls) == 1 and connector.calls.write == 1
+
+
+def test_a_create_whose_connection_was_refused_is_retried(mock: responses.RequestsMock) -> None:
+    """A refused connection sent nothing, so the create is safe to send again."""
+    connector = _quick_retries()
+    refused = urllib3.exceptions.MaxRetryError(None, "/", urllib3.exceptions.NewConnectionError(  # type: ignore[arg-type]
+        None, "Failed to establish a new connection: [Errno 111] Connection refused"))
+    mock.post(BASE + "composite/sobjects", body=requests.exceptions.ConnectionError(refused))
+    mock.post(BASE + "composite/sobjects", json=[{"id": "001Dn0000000001IAA", "success": True, "errors": []}])
+    [result] = connector.write("Account", [WriteOp("a", None, {"Name": "Acme"})])
+    assert result.ok and result.id == "001Dn0000000001IAA" and len(mock.calls) == 2
+
+
+def test_an_update_whose_connection_drops_is_sent_again(mock: responses.RequestsMock) -> None:
+    """An update sets the same values twice without harm: a reset connection is retried."""
+    connector = _quick_retries()
+    mock.patch(BASE + "composite/sobjects", body=requests.exceptions.ConnectionError("Connection reset by peer"))
+    mock.patch(BASE + "composite/sobjects", json=[{"id": "001Dn0000000001IAA", "success": True, "errors": []}])
+    assert connector.write("Account", [WriteOp("a", "001Dn0000000001IAA", {"Name": "Acme"})])[0].ok
+    assert len(mock.calls) == 2
