@@ -1,6 +1,7 @@
 """Identity matching, measured: precision and recall on a seeded ground truth, and records/s on one core.
 
-    .venv/bin/python -m bench.identity_bench [--people N] [--seed S]
+    .venv/bin/python -m bench.identity_bench [--people N] [--seed S] [--repeats R]
+    .venv/bin/python -m bench.identity_bench --instructions --people 20000   # callgrind: load-independent
 
 System A's records (clean) build the index: person key -> person, company key -> company. Each of
 B's observations is normalized and looked up: its email gives a person (by normalized address) and
@@ -15,20 +16,26 @@ scoring pass counts every record where the two disagree (the bench fails unless 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import os
 import platform
 import shlex
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 
 import tldextract
 
 from bench.identity_truth import Truth, generate
 from sync_engine import identity
-from sync_engine.identity import EmailOptions, analyze_domain, analyze_email, email_keys
+from sync_engine.identity import EmailOptions, analyze_domain, analyze_email, email_keys, email_keys_for
 
 FOLDING = EmailOptions(fold_plus_tags=True, fold_gmail_dots=True)
 
@@ -114,43 +121,98 @@ def score(truth: Truth, options: EmailOptions) -> tuple[Score, Score, Score, Cou
     return person, account, site, flags
 
 
-def clear_caches() -> None:
-    identity._host.cache_clear()
-    identity._fast_mail_host.cache_clear()
+def match_pass(raws: list[str], options: EmailOptions, people: dict[str, int], companies: dict[str, int]) -> int:
+    """Normalize every address and look up its person and its account; how many found their person.
+
+    Runs inside `functools.reduce` so `--instructions` can count exactly this pass: callgrind collects
+    only while the C function `functools_reduce` runs (`--toggle-collect`), and nothing else here calls it.
+    """
+    keys = email_keys_for(options)
+
+    def step(matched: int, raw: str) -> int:
+        person_key, company_key = keys(raw)
+        companies.get(company_key)  # type: ignore[arg-type]
+        return matched + (people.get(person_key) is not None)  # type: ignore[arg-type]
+
+    return functools.reduce(step, raws, 0)
 
 
-def speed(truth: Truth, options: EmailOptions, repeats: int) -> tuple[float, float, int]:
-    """Best seconds of `repeats` to index A, and to normalize and match every person observation of B.
+def speed(truth: Truth, options: EmailOptions, repeats: int) -> tuple[list[float], list[float], int]:
+    """Seconds of each of `repeats` passes to index A, and to normalize and match every person of B.
 
     Every pass starts with empty per-domain caches, as a first sync after start-up does.
     """
     raws = [o.raw for o in truth.person_observations]
-    best_index = best_match = float("inf")
-    matched = 0
+    index_s, match_s, matched = [], [], 0
     for _ in range(repeats):
-        clear_caches()
+        identity.clear_caches()
         t0 = time.perf_counter()
         people, companies = build_index(truth, options)
         t1 = time.perf_counter()
-        clear_caches()
-        matched = 0
+        identity.clear_caches()
+        matched = match_pass(raws, options, people, companies)
         t2 = time.perf_counter()
-        for raw in raws:
-            person_key, company_key = email_keys(raw, options)
-            if people.get(person_key) is not None:
-                matched += 1
-            companies.get(company_key)
-        t3 = time.perf_counter()
-        best_index, best_match = min(best_index, t1 - t0), min(best_match, t3 - t2)
-    return best_index, best_match, matched
+        index_s.append(t1 - t0)
+        match_s.append(t2 - t1)
+    return index_s, match_s, matched
+
+
+def count_instructions(people: int, seed: int) -> int:
+    """CPU instructions of one normalize+match pass, counted by callgrind: the same on a busy machine.
+
+    Seconds on a shared machine move with whatever else runs there (the same build measured 158k and
+    245k records/s an hour apart); an instruction count does not, so it is the figure to compare across
+    changes. The child runs with a fixed hash seed, so two runs of one build count the same.
+    """
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        command = ["valgrind", "--tool=callgrind", "--toggle-collect=functools_reduce",
+                   f"--callgrind-out-file={out}", sys.executable, "-m", "bench.identity_bench",
+                   "--people", str(people), "--seed", str(seed), "--one-pass"]
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 (our own argv)
+        totals = [line for line in out.read_text().splitlines() if line.startswith("totals:")]
+    return int(totals[0].split()[1])
+
+
+def one_pass(people: int, seed: int) -> int:
+    """The child of `--instructions`: build the truth and index uncounted, then one counted match pass."""
+    truth = generate(people, seed, reserved_names())
+    index = build_index(truth, FOLDING)
+    gc.collect()
+    gc.freeze()
+    identity.clear_caches()
+    match_pass([o.raw for o in truth.person_observations], FOLDING, *index)
+    return 0
+
+
+def instructions_report(people: int, seed: int) -> int:
+    n = len(generate(people, seed, reserved_names()).person_observations)
+    print(f"counting instructions with callgrind: {n:,} people, one pass from empty per-domain caches ...",
+          flush=True)
+    total = count_instructions(people, seed)
+    print(f"normalize+match:  {total:,} instructions = {total / n:,.0f} instructions a record "
+          f"(python {platform.python_version()}, callgrind, load-independent)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=1_000_000, help="people to generate (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=3, help="timed passes; the best is printed")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed passes; the best and the median are printed (default 5)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count the CPU instructions of one match pass with valgrind's callgrind instead of "
+                             "timing it: a figure a busy machine does not move (use --people 20000: ~1 min)")
+    parser.add_argument("--one-pass", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.one_pass:
+        return one_pass(args.people, args.seed)
+    if args.instructions:
+        return instructions_report(args.people, args.seed)
     print("command: " + shlex.join([".venv/bin/python", "-m", "bench.identity_bench", *sys.argv[1:]]))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"python {platform.python_version()} on {platform.machine()}, one thread (one core); "
@@ -178,11 +240,14 @@ def main(argv: list[str] | None = None) -> int:
     index_s, match_s, matched = speed(truth, FOLDING, args.repeats)
     n_index = len(truth.people) + len(truth.companies)
     n = len(truth.person_observations)
-    print(f"index A:          {n_index:>9,} records in {index_s:6.2f} s = {n_index / index_s:>9,.0f} records/s")
-    print(f"normalize+match:  {n:>9,} people  in {match_s:6.2f} s = {n / match_s:>9,.0f} records/s "
-          f"(email -> person and -> account; {matched:,} matched)")
+    for title, count, unit, passes in (("index A:        ", n_index, "records", index_s),
+                                       ("normalize+match:", n, "people ", match_s)):
+        best, median = min(passes), statistics.median(passes)
+        print(f"{title}  {count:>9,} {unit} in {best:6.2f} s = {count / best:>9,.0f} records/s best, "
+              f"{count / median:>9,.0f} median, {count / max(passes):>9,.0f} worst")
+    print(f"                  (normalize+match: email -> person and -> account; {matched:,} matched)")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"timing: best of {args.repeats} passes, each from empty per-domain caches, ground truth frozen "
+    print(f"timing: {args.repeats} passes, each from empty per-domain caches, ground truth frozen "
           f"out of gc; load average now {load}")
     exact = all(s.total() == ("1.0000", "1.0000") for s in (person, account, site))
     if not exact or flags["fast path disagrees with analyze_email"]:

@@ -49,6 +49,11 @@ class TransientError(RevhubError):
     pass
 
 
+class LockLost(RevhubError):
+    """This run's pipeline lock was taken by another run after its lease ran out; the run must stop
+    before it commits anything more (the page in flight is not committed, so nothing is lost)."""
+
+
 class FatalError(RevhubError):
     def __init__(self, code: FailureCode, message: str) -> None:
         super().__init__(f"{code.value}: {message}")

@@ -85,10 +85,10 @@ def link_to_accounts(store: Store, people: list[dict[str, Any]],
     The company is an entity (one per registrable domain); when the target holds several accounts of
     that entity, `choose_accounts` says which one the person's write names.
     """
-    wanted = {}
+    wanted, keys = {}, identity.email_keys_for(options)
     for person in people:
         if person.get("company") is None:
-            domain = identity.email_keys(person.get("email"), options)[1]
+            domain = keys(person.get("email"))[1]
             if domain:
                 wanted[id(person)] = domain
     if not wanted:

@@ -15,7 +15,7 @@ from sync_engine import fingerprint, identify, merge, plan, stage_history, valid
 from sync_engine.budget import Budget, Limit
 from sync_engine.canonical import KINDS
 from sync_engine.config import Config, IdentityConfig, Pipeline
-from sync_engine.errors import ConfigError, ConnectorError, FailureCode, FatalError, RecordError
+from sync_engine.errors import ConfigError, ConnectorError, FailureCode, FatalError, LockLost, RecordError
 from sync_engine.load import Loader, PendingWrite, payload
 from sync_engine.mapping import Mapping_
 from sync_engine.redact import redact
@@ -120,7 +120,7 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
     report.run_id = run_id
     def commit(outcome: PageOutcome) -> None:
         if not dry_run:
-            store.commit_page(name, run_id, outcome)
+            store.commit_page(name, run_id, outcome, lock=(f"pipeline:{name}", holder) if holder else None)
 
     loader = Loader(target, p.target_system, p.target_object, p.source_system, p.source_object, report.records,
                     commit, dry_run, upsert=tgt_map.upsert,
@@ -162,6 +162,8 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
             if dead:
                 report.message = (f"{len(dead)} failure(s) reached {config.max_attempts} attempts and are now "
                                   f"dead: revhub failures list --pipeline {name} --status dead")
+    except LockLost as exc:
+        report.outcome, report.message = RunOutcome.STOPPED, str(exc)
     except (FatalError, ConnectorError) as exc:
         code = exc.code
         report.outcome = RunOutcome.STOPPED

@@ -11,7 +11,6 @@ import json
 import os
 import socket
 from collections.abc import Iterable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,12 +33,18 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_random_exponential
 
 from sync_engine.call_log import CallLog, api_calls
-from sync_engine.errors import ConfigError
+from sync_engine.errors import ConfigError, LockLost
 from sync_engine.failure_log import RUN_RECORD, FailureLog, FailureRow, failures, log_page_failures
 from sync_engine.store_base import chunks, metadata, now
+
+# How long a pipeline lock lasts without a page commit renewing it: a run that stops committing for this
+# long (a hung call, a dead process) is taken over by the next run.
+LOCK_LEASE = timedelta(minutes=30)
 
 # Re-exported: the rest of revhub imports the store's tables, rows and clock from here.
 __all__ = ["RUN_RECORD", "SCHEMA_VERSION", "Cursor", "FailureRow", "Link", "PageOutcome", "Store", "api_calls",
@@ -133,23 +138,36 @@ class Store(FailureLog, CallLog):
 
     # --- schema -------------------------------------------------------------------------------
     def migrate(self) -> None:
-        """Create the schema, or check the existing one is the version this code speaks."""
-        metadata.create_all(self.engine)
+        """Create the schema, or check the existing one is the version this code speaks.
+
+        Two processes starting on a new database (the daemon and a CLI run, two replicas) both see no
+        tables and both create them; the loser's CREATE fails ("already exists", a unique violation on
+        PostgreSQL's catalog, "database is locked" while SQLite switches to WAL). It tries again, and
+        then finds the winner's tables.
+        """
+        for attempt in Retrying(stop=stop_after_attempt(6), wait=wait_random_exponential(0.05, max=1.0),
+                                retry=retry_if_exception_type((OperationalError, ProgrammingError, IntegrityError)),
+                                reraise=True):
+            with attempt:
+                metadata.create_all(self.engine)
+                self._check_schema_version()
+
+    def _check_schema_version(self) -> None:
         with self.engine.begin() as c:
             row = c.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
             if row is None:
-                with suppress(IntegrityError):
-                    c.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                c.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
             elif int(row) > SCHEMA_VERSION:
                 raise ConfigError(f"the state store has schema version {row}, newer than this revhub "
                                   f"({SCHEMA_VERSION})", key="store.url", hint="upgrade revhub")
 
     # --- locks --------------------------------------------------------------------------------
-    def acquire(self, name: str, ttl: timedelta = timedelta(minutes=30)) -> str | None:
+    def acquire(self, name: str, ttl: timedelta = LOCK_LEASE) -> str | None:
         """Take the named lock unless a live holder has it; returns the holder token or None.
 
         A row with an expiry works the same on SQLite and PostgreSQL; a holder that died is
-        replaced once its lease runs out.
+        replaced once its lease runs out. A live holder renews its lease with every page it commits
+        (`commit_page(lock=...)`), so only a holder silent for a whole lease loses the lock.
         """
         holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         t = now()
@@ -270,9 +288,22 @@ class Store(FailureLog, CallLog):
         return counts
 
     # --- one page, atomically -----------------------------------------------------------------
-    def commit_page(self, pipeline: str, run_id: int, outcome: PageOutcome) -> None:
+    def commit_page(self, pipeline: str, run_id: int, outcome: PageOutcome,
+                    lock: tuple[str, str] | None = None, ttl: timedelta = LOCK_LEASE) -> None:
+        """Commit one page's links, failures and cursor in one transaction.
+
+        `lock` (name, holder): renew that lease in the same transaction, or raise `LockLost` and commit
+        nothing when another run took the lock after the lease ran out; two runs then never both commit.
+        """
         t = now()
         with self.begin() as c:
+            if lock is not None:
+                renewed = c.execute(update(locks).where(locks.c.name == lock[0], locks.c.holder == lock[1])
+                                    .values(expires_at=t + ttl))
+                if renewed.rowcount == 0:
+                    raise LockLost(f"another run took the lock {lock[0]!r} after this run's lease "
+                                   f"({int(ttl.total_seconds() // 60)} min) ran out with no page committed; "
+                                   f"this run stopped before committing more (its page in flight is read again)")
             for system, obj, ext_id, entity_id, shadow in outcome.links:
                 _put_crosswalk(c, system, obj, ext_id, entity_id, shadow, t)
             log_page_failures(c, pipeline, run_id, outcome.resolved, outcome.failures, t)

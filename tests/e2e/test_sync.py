@@ -9,11 +9,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from sync_engine.cli import main
 from sync_engine.identity import normalize_email
+from sync_engine.store import locks
 from tests.e2e.conftest import World
 
 pytestmark = pytest.mark.e2e
@@ -147,6 +150,35 @@ def test_a_sync_killed_half_way_resumes_with_every_record_exactly_once(world: Wo
     synced = [d for d in deals if d]
     assert len(synced) == len(set(synced)) > 0
     app.close()
+
+
+def test_a_run_whose_lock_was_taken_after_its_lease_ran_out_stops_and_the_next_run_loses_nothing(
+        world: World) -> None:
+    """A run silent for a whole lease (a hung call) loses its lock to the next run; the first run then
+    stops before committing another page, instead of both runs committing side by side."""
+    name = "contacts-hubspot-to-salesforce"
+    app, other = world.app(), world.app()
+    taken: list[str] = []
+
+    def after_page(line: str) -> None:
+        if not taken:  # the first page is done: the lease runs out and another run takes the lock
+            with app.store.begin() as c:
+                c.execute(update(locks).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+            taken.append(other.store.acquire(f"pipeline:{name}") or "")
+
+    [report] = app.sync([name], progress=after_page)
+    assert taken and taken[0], "the other run must get the expired lock"
+    assert report.outcome.value == "stopped"
+    assert "another run took the lock" in report.message
+    other.store.release(f"pipeline:{name}", taken[0])
+    [again] = app.sync([name])
+    assert again.outcome.value in ("succeeded", "partial")
+    emails = [normalize_email(e) for e, ids in world.data.truth["people"].items() if ids["hubspot"]]
+    people = _people(world, "salesforce")
+    assert {e: n for e, n in people.items() if n > 1} == {}
+    assert [e for e in emails if people[e] == 0 and not _quarantined(app, e)] == []
+    app.close()
+    other.close()
 
 
 def test_a_record_sharing_the_cursor_timestamp_is_not_lost(world: World) -> None:

@@ -304,3 +304,15 @@ def test_canonical_keys_never_make_a_free_mail_domain_a_company() -> None:
     assert canonical_key("company", {"website": "http://gmail.com"}) is None
     assert canonical_key("person", {"email": " Jane.Doe@Acme.COM "}) == "jane.doe@acme.com"
     assert canonical_key("person", {"email": "jane.doe@"}) is None
+
+
+def test_the_per_domain_cache_of_the_key_path_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daemon sees new domains for months: the cache empties itself at its bound and answers the same."""
+    monkeypatch.setattr(identity, "_MAIL_HOSTS_MAX", 3)
+    identity.clear_caches()
+    keys = identity.email_keys_for(EmailOptions(fold_plus_tags=True))
+    for i in range(10):
+        assert keys(f" Jane+x@Shop.Firm{i}.co.uk ") == (f"jane@shop.firm{i}.co.uk", f"firm{i}.co.uk")
+        assert len(identity._MAIL_HOSTS) <= 3
+    assert keys("jane@gmail.com") == ("jane@gmail.com", None)
+    identity.clear_caches()

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, text
+import pytest
+from sqlalchemy import insert, text, update
 
-from sync_engine.store import Cursor, FailureRow, PageOutcome, Store, crosswalk
+from sync_engine.errors import LockLost
+from sync_engine.store import Cursor, FailureRow, PageOutcome, Store, crosswalk, locks
 
 
 def _store(url: str) -> Store:
@@ -51,12 +53,60 @@ def test_page_commit_records_links_failures_and_cursor_together(store_url: str) 
     assert s.failures(pipeline="p") == []
 
 
+def test_processes_starting_together_on_a_new_database_all_get_the_schema(store_url: str) -> None:
+    """The daemon and a CLI run (or two replicas) started at once on an empty database: every one of them
+    starts, instead of the losers of the CREATE TABLE race failing with "already exists"."""
+    stores = [Store(store_url) for _ in range(4)]
+    start, errors = threading.Barrier(len(stores)), []
+
+    def migrate(store: Store) -> None:
+        start.wait()
+        try:
+            store.migrate()
+        except Exception as exc:  # the test reports any failure, whatever its kind
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert stores[0].entities_by_key("person", ["a@x.com"], create=True)
+
+
 def test_pipeline_lock_is_exclusive_until_released(store_url: str) -> None:
     a, b = _store(store_url), Store(store_url)
     holder = a.acquire("pipeline:x")
     assert holder and b.acquire("pipeline:x") is None
     a.release("pipeline:x", holder)
     assert b.acquire("pipeline:x")
+
+
+def test_a_page_commit_renews_the_lease_and_a_run_whose_lock_was_taken_commits_nothing(store_url: str) -> None:
+    """A long run keeps its lock by committing pages; once another run took the lock after the lease ran
+    out, the first run's next page is refused whole (no cursor move, no link), so two runs never both land."""
+    a, b = _store(store_url), Store(store_url)
+    holder = a.acquire("pipeline:x", ttl=timedelta(minutes=30))
+    assert holder
+    run = a.start_run("x", dry_run=False)
+    stamp = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    with a.begin() as c:  # the lease is nearly over: a commit must push it a whole lease ahead
+        c.execute(update(locks).values(expires_at=datetime.now(UTC) + timedelta(seconds=5)))
+    a.commit_page("x", run, PageOutcome(cursor=Cursor(stamp, frozenset({"1"}))), lock=("pipeline:x", holder))
+    assert b.acquire("pipeline:x") is None, "a renewed lease must keep the lock"
+    with a.begin() as c:  # now the holder goes silent for a whole lease
+        c.execute(update(locks).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    other = b.acquire("pipeline:x")
+    assert other
+    later = Cursor(datetime(2026, 1, 6, tzinfo=UTC), frozenset({"2"}))
+    with pytest.raises(LockLost, match="another run took the lock 'pipeline:x'"):
+        a.commit_page("x", run, PageOutcome(links=[("hubspot", "contacts", "2", 1, {})], cursor=later),
+                      lock=("pipeline:x", holder))
+    assert a.cursor("x") == Cursor(stamp, frozenset({"1"}))
+    assert a.links("hubspot", "contacts", ["2"]) == {}
+    a.release("pipeline:x", holder)  # the loser's release leaves the new holder's lock alone
+    assert Store(store_url).acquire("pipeline:x") is None
 
 
 def test_two_workers_committing_the_same_crosswalk_row_both_succeed(store_url: str) -> None:
