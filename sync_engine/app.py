@@ -136,9 +136,12 @@ def _check_sensitivity(config: Config, pipeline: str, src: Mapping_, tgt: Mappin
                      f"receives under [systems.{tgt.system}] if it really is cleared")
 
 
-def open_app(config_path: str | Path | None = None) -> App:
-    """Load and check every file a run depends on; raises ConfigError naming file:line."""
-    config = load_config(config_path or default_config_path())
+def open_app(config_path: str | Path | None = None, *, activate: bool = True) -> App:
+    """Load and check every file a run depends on; raises ConfigError naming file:line.
+
+    `activate=False` checks without making the config's `[privacy]` the process's policy (`load_config`).
+    """
+    config = load_config(config_path or default_config_path(), activate=activate)
     mappings = load_mappings(config.mappings_dir)
     rules = validate.load_rules(config.rules_file)
     for name, p in config.pipelines.items():

@@ -123,6 +123,7 @@ class Config:
     keep_records_days: int = 30
     merge: dict[str, MergeConfig] = field(default_factory=dict)  # [merge.<system>]
     identity: IdentityConfig = field(default_factory=IdentityConfig)  # [identity]
+    privacy: redact.Privacy = field(default_factory=redact.Privacy, repr=False)  # [privacy], applied when live
     source: tomlfile.TomlFile | None = field(default=None, compare=False, repr=False)  # for file:line errors
 
     def line_of(self, loc: list[str]) -> int | None:
@@ -166,8 +167,13 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a config file. Raises ConfigError with file:line and a hint."""
+def load_config(path: str | Path, *, activate: bool = True) -> Config:
+    """Read and validate a config file. Raises ConfigError with file:line and a hint.
+
+    `activate`: make its `[privacy]` the process's policy now (`redact.configure`). The daemon checks a
+    changed file with `activate=False` and applies the policy only when that version goes live, so an
+    edit it refuses never changes how emails leave the process.
+    """
     f = tomlfile.load(path)
     model = tomlfile.validate(f, FileConfig, ignore=_CHANNEL_TAGS)
     base = Path(path).resolve().parent
@@ -209,13 +215,15 @@ def load_config(path: str | Path) -> Config:
         if rel and rel != ":memory:":
             store_url = "sqlite:///" + str(base / rel)
     _check_retry_options(model, f, str(path))
-    redact.configure(_privacy(model.privacy, f, str(path), base))  # failure rows, alerts, logs: from now on
+    privacy = _privacy(model.privacy, f, str(path), base)
+    if activate:
+        redact.configure(privacy)  # failure rows, alerts, logs: from now on
     return Config(
         path=Path(path).resolve(), store_url=store_url, mappings_dir=base / model.mappings,
         rules_file=(base / model.rules) if model.rules else None, systems=dict(model.systems),
         pipelines=pipelines, alerts=model.alerts, max_attempts=model.failures.max_attempts,
         keep_records_days=model.failures.keep_records_days, merge=dict(model.merge), identity=model.identity,
-        source=f,
+        privacy=privacy, source=f,
     )
 
 

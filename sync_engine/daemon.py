@@ -11,6 +11,7 @@ last good version keeps running, and one CONFIG_ERROR alert names the file and l
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -31,6 +32,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sync_engine.app import App, open_app
 from sync_engine.config import Config
 from sync_engine.errors import ConfigError
+from sync_engine.redact import configure as apply_privacy
 from sync_engine.redact import redact
 
 log = logging.getLogger("revhub.daemon")
@@ -92,11 +94,15 @@ def fingerprint(files: list[Path]) -> str:
     return digest.hexdigest()[:12]
 
 
+# How the daemon loads a changed file: checked, its [privacy] not applied until that version goes live.
+CHECK_ONLY: Callable[[Path], App] = functools.partial(open_app, activate=False)
+
+
 class Daemon:
     """The scheduler, the watch job and the health endpoint around one live `App`, swapped on reload."""
 
     def __init__(self, app: App, *, port: int = 8790, watch_seconds: float | None = None,
-                 loader: Callable[[Path], App] = open_app) -> None:
+                 loader: Callable[[Path], App] = CHECK_ONLY) -> None:
         self.app = app
         self.config_path = app.config.path
         self.version = Version(fingerprint(watched_files(app.config)), datetime.now(UTC))
@@ -216,6 +222,7 @@ class Daemon:
         if pending is None:
             return
         old, (new, version) = self.app, pending
+        apply_privacy(new.config.privacy)  # checked with activate=False: its [privacy] applies from now on
         self.app, self.version, self.refused = new, Version(version.hash, datetime.now(UTC)), None
         self._reschedule(old.config, new.config)
         _retire(old, keep=new)

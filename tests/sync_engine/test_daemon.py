@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from sync_engine import redact
 from sync_engine.app import open_app
 from sync_engine.daemon import Daemon
 from sync_engine.store import Store
@@ -134,3 +135,24 @@ def test_a_stuck_run_of_another_replica_alerts_and_recovers(daemon: Daemon, conf
     wait_for(lambda: len(receiver.requests) == 2)
     assert "RESOLVED" in slack_texts(receiver)[1] and "RUN_STUCK" in slack_texts(receiver)[1]
     other.engine.dispose()
+
+
+def test_a_refused_edit_never_changes_how_emails_leave_the_process(
+        daemon: Daemon, config: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """An edit that switches `[privacy]` to hashing in the same change as a broken mapping is refused whole:
+    emails stay masked; the fixed edit goes live and only then are emails hashed."""
+    monkeypatch.setenv("REVHUB_TEST_HASH_KEY", "a-long-random-secret")
+    mapping = config.parent / "mappings" / "hubspot" / "contacts.toml"
+    good = mapping.read_text()
+    try:
+        config.write_text(config.read_text() + '\n[privacy]\nemail_in_failures = "hash"\n'
+                          'hash_key_env = "REVHUB_TEST_HASH_KEY"\n')
+        mapping.write_text(good.replace('read = ["strip"]', 'read = ["stirp"]', 1))
+        wait_for(lambda: receiver.requests)
+        assert daemon.refused is not None
+        assert redact.redact("jane@acme.com") == "j***@acme.com", "a refused version must not apply its [privacy]"
+        mapping.write_text(good)
+        wait_for(lambda: daemon.refused is None and daemon.app.config.privacy.emails == "hash")
+        assert redact.redact("jane@acme.com") == redact.email_token("jane@acme.com", b"a-long-random-secret")
+    finally:
+        redact.configure(redact.Privacy())
