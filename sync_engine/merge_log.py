@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
-from sync_engine.store import Store, crosswalk, metadata, now
+from sync_engine.store import Store, crosswalk, entities, entity_aliases, metadata, now
 
 merge_log = Table(
     "merge_log", metadata,
@@ -117,7 +117,8 @@ def merge_away(store: Store, system: str, object: str, survivor_id: str, loser_i
       kept in `merged_ids` so it is recognised and never followed twice;
     - `renamed_from`: the survivor came back with a new id (HubSpot): its row is re-keyed;
     - `fold=(from_entity, into_entity)`: every record of the loser's entity now belongs to the
-      survivor's, in every system.
+      survivor's, in every system, and so does its key (`entity_aliases`): the loser's email or
+      domain seen again later is the survivor, not a new person or company.
     """
     with store.begin() as c:
         if renamed_from and renamed_from != survivor_id:
@@ -125,6 +126,7 @@ def merge_away(store: Store, system: str, object: str, survivor_id: str, loser_i
         if fold and fold[0] != fold[1]:
             c.execute(update(crosswalk).where(crosswalk.c.entity_id == fold[0]).values(
                 entity_id=fold[1], updated_at=now()))
+            _alias(c, *fold)
         c.execute(delete(crosswalk).where(crosswalk.c.system == system, crosswalk.c.object == object,
                                           crosswalk.c.external_id == loser_id))
         exists = c.execute(select(merged_ids.c.external_id).where(
@@ -136,6 +138,17 @@ def merge_away(store: Store, system: str, object: str, survivor_id: str, loser_i
                                                merged_ids.c.external_id == loser_id).values(**values))
         else:
             c.execute(insert(merged_ids).values(system=system, object=object, external_id=loser_id, **values))
+
+
+def _alias(c: Connection, loser: int, survivor: int) -> None:
+    """The loser entity's key (and keys merged into it before) now name the survivor; its row goes."""
+    c.execute(update(entity_aliases).where(entity_aliases.c.entity_id == loser).values(entity_id=survivor))
+    row = c.execute(select(entities.c.kind, entities.c.key).where(entities.c.id == loser)).first()
+    if row is None:
+        return
+    c.execute(delete(entities).where(entities.c.id == loser))
+    c.execute(delete(entity_aliases).where(entity_aliases.c.kind == row.kind, entity_aliases.c.key == row.key))
+    c.execute(insert(entity_aliases).values(kind=row.kind, key=row.key, entity_id=survivor, created_at=now()))
 
 
 def link(store: Store, system: str, object: str, external_id: str, entity_id: int,

@@ -48,7 +48,8 @@ LOCK_LEASE = timedelta(minutes=30)
 
 # Re-exported: the rest of revhub imports the store's tables, rows and clock from here.
 __all__ = ["RUN_RECORD", "SCHEMA_VERSION", "Cursor", "FailureRow", "Link", "PageOutcome", "Store", "api_calls",
-           "crosswalk", "cursors", "entities", "failures", "locks", "meta", "metadata", "now", "runs"]
+           "crosswalk", "cursors", "entities", "entity_aliases", "failures", "locks", "meta", "metadata", "now",
+           "runs"]
 
 SCHEMA_VERSION = 1
 meta = Table("revhub_meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
@@ -81,6 +82,17 @@ entities = Table(
     Column("key", String(400), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("kind", "key", name="uq_entity_key"),
+)
+
+# A key whose entity was folded into another by a merge (`merge_log.merge_away`): the loser's email or
+# domain, seen again later, is the survivor. Without it the key found its old, now empty entity, and a
+# record carrying it was created again as a new person or company.
+entity_aliases = Table(
+    "entity_aliases", metadata,
+    Column("kind", String(40), primary_key=True),
+    Column("key", String(400), primary_key=True),
+    Column("entity_id", Integer, nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 crosswalk = Table(
@@ -239,7 +251,11 @@ class Store(FailureLog, CallLog):
         return out
 
     def entities_by_key(self, kind: str, keys: Iterable[str], create: bool) -> dict[str, int]:
-        """Entity ids for canonical keys; with `create`, missing ones are made (race-safe)."""
+        """Entity ids for canonical keys; with `create`, missing ones are made (race-safe).
+
+        A key merged away (`entity_aliases`) gives the survivor's entity; only a key neither table
+        knows is new.
+        """
         wanted = list(set(keys))
         out: dict[str, int] = {}
         with self.begin() as c:
@@ -247,6 +263,11 @@ class Store(FailureLog, CallLog):
                 rows = c.execute(select(entities.c.id, entities.c.key).where(
                     entities.c.kind == kind, entities.c.key.in_(chunk)))
                 out.update({r.key: r.id for r in rows})
+            missing = [k for k in wanted if k not in out]
+            for chunk in chunks(missing, 500):  # a query only when a page brings keys not seen before
+                rows = c.execute(select(entity_aliases.c.entity_id, entity_aliases.c.key).where(
+                    entity_aliases.c.kind == kind, entity_aliases.c.key.in_(chunk)))
+                out.update({r.key: r.entity_id for r in rows})
         if create:
             for key in wanted:
                 if key in out:
@@ -278,7 +299,11 @@ class Store(FailureLog, CallLog):
         with self.begin() as c:
             ids = [r.id for r in c.execute(select(entities.c.id).where(entities.c.kind == "person",
                                                                        entities.c.key == email))]
+            # An address merged into another person (`entity_aliases`) is that person: erased with it.
+            ids += [r.entity_id for r in c.execute(select(entity_aliases.c.entity_id).where(
+                entity_aliases.c.kind == "person", entity_aliases.c.key == email))]
             if ids:
+                c.execute(delete(entity_aliases).where(entity_aliases.c.entity_id.in_(ids)))
                 counts["links"] = int(c.execute(delete(crosswalk).where(crosswalk.c.entity_id.in_(ids))).rowcount)
                 counts["entities"] = int(c.execute(delete(entities).where(entities.c.id.in_(ids))).rowcount)
             doomed = [r.id for r in c.execute(select(failures.c.id, failures.c.payload))

@@ -134,6 +134,28 @@ def test_a_salesforce_merge_is_followed_in_hubspot(world: World) -> None:
     assert sum(r.records["created"] for r in reports) == 0
 
 
+def test_the_losers_domain_seen_again_after_a_merge_is_the_survivor_not_a_new_company(world: World) -> None:
+    """After two companies were merged in HubSpot, a Salesforce account carrying the loser's domain (a rep
+    re-enters it) belongs to the survivor: HubSpot's survivor is updated, no company is created there."""
+    _enable(world, "salesforce")
+    _sync(world)
+    (hs_a, _sf_a, _ea), (hs_b, _sf_b, _eb) = _pairs(world)[:2]
+    companies = {r["id"]: r["properties"] for r in world.dump("hubspot", "companies")}
+    loser_domain = companies[hs_b]["domain"]
+    kept = _hubspot_merge(world, "companies", hs_a, hs_b)
+    _sync(world)
+    hs_before = _live(world, "hubspot", "companies")
+
+    world.salesforce.emulator.seed({"Account": [{"Name": "Re-entered by a rep",
+                                                 "Website": f"https://www.{loser_domain}/about"}]})
+    reports = _sync(world)
+
+    assert set(_live(world, "hubspot", "companies")) == set(hs_before), "no company re-created in HubSpot"
+    assert sum(r.records["created"] for r in reports if r.pipeline == "companies-salesforce-to-hubspot") == 0
+    [new_id] = [i for i, r in _live(world, "salesforce", "Account").items() if r["Name"] == "Re-entered by a rep"]
+    assert _entity_of(world, "salesforce", "Account", new_id) == _entity_of(world, "hubspot", "companies", kept)
+
+
 def test_without_write_back_the_twins_are_reported_and_revhub_merge_refuses(
         world: World, capsys: pytest.CaptureFixture[str]) -> None:
     _sync(world)

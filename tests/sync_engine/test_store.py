@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, text, update
 
+from sync_engine import merge_log
 from sync_engine.errors import LockLost
 from sync_engine.store import Cursor, FailureRow, PageOutcome, Store, crosswalk, locks
 
@@ -26,6 +27,23 @@ def test_entities_are_created_once_per_key(store_url: str) -> None:
     assert again["a@x.com"] == first["a@x.com"]
     assert s.entity_count("person") == 3
     assert s.entities_by_key("person", ["zzz@x.com"], create=False) == {}
+
+
+def test_a_key_merged_away_names_the_survivor_and_is_erased_with_it(store_url: str) -> None:
+    """After a merge folded b@x.com's person into a@x.com's, b@x.com seen again is that person (no new
+    entity, so no new record anywhere); erasing either address erases the one person and both keys."""
+    s = _store(store_url)
+    ids = s.entities_by_key("person", ["a@x.com", "b@x.com"], create=True)
+    s.commit_page("p", 0, PageOutcome(links=[("hubspot", "contacts", "1", ids["a@x.com"], {}),
+                                             ("hubspot", "contacts", "2", ids["b@x.com"], {})]))
+    merge_log.merge_away(s, "hubspot", "contacts", "1", "2", fold=(ids["b@x.com"], ids["a@x.com"]))
+    assert s.entities_by_key("person", ["b@x.com"], create=True) == {"b@x.com": ids["a@x.com"]}
+    assert s.entity_count("person") == 1
+    c_id = s.entities_by_key("person", ["c@x.com"], create=True)["c@x.com"]  # a later merge chains
+    merge_log.merge_away(s, "hubspot", "contacts", "3", "1", fold=(ids["a@x.com"], c_id))
+    assert s.entities_by_key("person", ["a@x.com", "b@x.com"], create=False) == {"a@x.com": c_id, "b@x.com": c_id}
+    assert s.purge_person("b@x.com")["entities"] == 1
+    assert s.entities_by_key("person", ["a@x.com", "b@x.com", "c@x.com"], create=False) == {}
 
 
 def test_page_commit_records_links_failures_and_cursor_together(store_url: str) -> None:
