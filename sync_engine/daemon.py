@@ -189,9 +189,10 @@ class Daemon:
         try:
             candidate = self._check(live)
         except ConfigError as exc:
+            again = self.refused is not None and self.refused[1] != exc.render()  # a different bad edit
             self.refused = (Version(digest, datetime.now(UTC)), exc.render())
             log.error("config change refused, keeping version %s: %s", self.version.hash, exc.render())
-            live.alerter.config_refused(exc, self.config_path, self.version.hash)
+            live.alerter.config_refused(exc, self.config_path, self.version.hash, again=again)
             return
         with self._state:
             stale, self._pending = self._pending, (candidate, Version(digest, datetime.now(UTC)))

@@ -75,13 +75,27 @@ class Alerter:
             alerts += evaluate(AlertLog(self.store), found, self.policy, now=t, only={found.code})
         return dispatch(alerts, self.channels)
 
-    def config_refused(self, error: ConfigError, config_file: str | Path, live: str) -> list[Delivery]:
-        """A changed file failed `revhub check`: fire CONFIG_ERROR for all pipelines, once until fixed."""
+    def config_refused(self, error: ConfigError, config_file: str | Path, live: str, *,
+                       again: bool = False) -> list[Delivery]:
+        """A changed file failed `revhub check`: fire CONFIG_ERROR for all pipelines, once until fixed.
+
+        `again`: a different edit was refused while an earlier refusal is still firing. The throttle
+        would hold it back, so its error goes out as a STILL FIRING update: whoever is fixing the files
+        never reads the first error while the daemon refuses them for another.
+        """
         where = error.file + (f":{error.line}" if error.line else "") if error.file else str(config_file)
-        facts = RunFacts(ALL_PIPELINES, "refused", {FailureCode.CONFIG_ERROR.value: 1}, error.render(),
-                         summary=f"a changed file was refused ({where}); the daemon keeps running version {live}",
-                         command=f"revhub check --config {shlex.quote(str(config_file))}")
-        return dispatch(evaluate(AlertLog(self.store), facts, self.policy, only=_CONFIG), self.channels)
+        summary = f"a changed file was refused ({where}); the daemon keeps running version {live}"
+        command = f"revhub check --config {shlex.quote(str(config_file))}"
+        code = FailureCode.CONFIG_ERROR.value
+        facts = RunFacts(ALL_PIPELINES, "refused", {code: 1}, error.render(), summary=summary, command=command)
+        alerts = evaluate(AlertLog(self.store), facts, self.policy, only=_CONFIG)
+        if again and not alerts:
+            t = datetime.now(UTC)
+            alerts = [Alert(ALL_PIPELINES, code, AlertState.FIRING, 1, t, t, "refused", None, error.render(),
+                            reminder=True, level=self.policy.severity.get(code),
+                            note=f"another change was refused ({where}); the daemon keeps running version {live}",
+                            inspect=command)]
+        return dispatch(alerts, self.channels)
 
     def config_loaded(self, config_file: str | Path, version: str) -> list[Delivery]:
         """A good version is live: recover a refusal alert, if one is firing."""

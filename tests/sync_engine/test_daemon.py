@@ -156,3 +156,22 @@ def test_a_refused_edit_never_changes_how_emails_leave_the_process(
         assert redact.redact("jane@acme.com") == redact.email_token("jane@acme.com", b"a-long-random-secret")
     finally:
         redact.configure(redact.Privacy())
+
+
+def test_a_different_bad_edit_while_refused_sends_its_own_error(daemon: Daemon, config: Path,
+                                                                receiver: Receiver) -> None:  # noqa: F811
+    """Someone fixing a refused file makes another mistake: they are told the new file:line, once."""
+    mapping = config.parent / "mappings" / "hubspot" / "contacts.toml"
+    good = mapping.read_text()
+    mapping.write_text(good.replace('read = ["strip"]', 'read = ["stirp"]', 1))
+    wait_for(lambda: receiver.requests)
+    mapping.write_text(good.replace('read = ["strip"]', 'read = ["strip", "titel"]', 1))
+    wait_for(lambda: len(receiver.requests) == 2)
+    time.sleep(0.3)  # more watch ticks on the same bad files: nothing more
+    first, second = slack_texts(receiver)
+    assert "stirp" in first and "titel" not in first
+    assert "STILL FIRING" in second and "CONFIG_ERROR" in second and "another change was refused" in second
+    assert "did you mean `title`" in second and "mappings/hubspot/contacts.toml:" in second
+    mapping.write_text(good)
+    wait_for(lambda: len(receiver.requests) == 3)
+    assert "RESOLVED" in slack_texts(receiver)[2]
