@@ -71,7 +71,10 @@ def _print_plan(reports: list[RunReport]) -> None:
             target = f" -> {planned.target_id}" if planned.target_id else ""
             print(f"{r.pipeline}: {planned.action} {planned.source_id}{target}")
             for change in planned.changes:
-                print(f"    {change.field}: {change.old!r} -> {change.new!r}")
+                sent = planned.sends.get(change.field, {})
+                # the wire value, when a write transform or value map made it differ from revhub's decision
+                wire = ", ".join(f"{name} = {value!r}" for name, value in sent.items() if value != change.new)
+                print(f"    {change.field}: {change.old!r} -> {change.new!r}" + (f"  (sent as {wire})" if wire else ""))
             for reason in planned.reasons:
                 print(f"    {reason}" if reason.startswith("warning: ") else f"    quarantined: {reason}")
 
@@ -104,12 +107,13 @@ def _plan_csv(reports: list[RunReport]) -> None:
     import csv
 
     out = csv.writer(sys.stdout)
-    out.writerow(["pipeline", "source_id", "action", "target_id", "field", "old", "new", "reason"])
+    out.writerow(["pipeline", "source_id", "action", "target_id", "field", "old", "new", "reason", "sends"])
     for r in reports:
         for p in r.planned:
             if p.action == "unchanged":
                 continue
-            rows = [[c.field, c.old, c.new, ""] for c in p.changes] or [["", "", "", "; ".join(p.reasons)]]
+            rows = [[c.field, c.old, c.new, "", "; ".join(f"{k}={v}" for k, v in p.sends.get(c.field, {}).items())]
+                    for c in p.changes] or [["", "", "", "; ".join(p.reasons), ""]]
             for row in rows:
                 out.writerow([r.pipeline, p.source_id, p.action, p.target_id or "", *row])
 

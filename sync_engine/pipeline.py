@@ -41,6 +41,9 @@ class Planned:
     target_id: str | None
     changes: tuple[plan.Change, ...] = ()
     reasons: tuple[str, ...] = ()
+    # Per changed canonical field, the target's fields and the values that would be sent for it, after
+    # the write transforms and value maps (the canonical `new` is what revhub decided, this is the wire).
+    sends: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -70,7 +73,8 @@ class RunReport:
     def plan_json(self) -> list[dict[str, Any]]:
         """Per record: what a dry run would do, field by field (old -> new), or why not."""
         return [{"source_id": p.source_id, "action": p.action, "target_id": p.target_id,
-                 "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in p.changes],
+                 "changes": [{"field": c.field, "old": c.old, "new": c.new, "sends": p.sends.get(c.field, {})}
+                             for c in p.changes],
                  "reasons": list(p.reasons)} for p in self.planned]
 
 
@@ -187,6 +191,17 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
         if holder:
             store.release(f"pipeline:{name}", holder)
     return report
+
+
+def _sends(tgt_map: Mapping_, changes: Sequence[plan.Change], fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """For a dry run's preview: which target fields each change writes, with the native value sent."""
+    out: dict[str, dict[str, Any]] = {}
+    for c in changes:
+        sent = {f.field: fields[f.field] for f in tgt_map.fields
+                if f.canonical == c.field and f.writes and f.field in fields}
+        if sent:
+            out[c.field] = sent
+    return out
 
 
 def _mapping(mappings: dict[tuple[str, str], Mapping_], system: str, obj: str) -> Mapping_:
@@ -396,7 +411,8 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
             continue
         cut = ctx.tgt_map.truncations({c.field: c.new for c in changes}) if ctx.dry_run else []
         report.note(Planned(r.id, "update" if target_id else "create", target_id, changes,
-                            tuple(f"warning: {w}" for w in [*warnings.get(r.id, ()), *cut])))
+                            tuple(f"warning: {w}" for w in [*warnings.get(r.id, ()), *cut]),
+                            _sends(ctx.tgt_map, changes, fields) if ctx.dry_run else {}))
         ctx.loader.plan_write(page, entity, target_id, dict(shadow or {}), fields, links, changes, r, canonical)
     if kind == "deal" and not ctx.dry_run:  # record: the stage each deal is now in, as read (written: the loader)
         failed = {f.record_id for f in out.failures}

@@ -74,14 +74,14 @@ def test_add_a_picklist_field_break_it_fix_it_preview_explain_sync(world: World)
     remote = revhub(world, "check", "--remote")
     assert "LeadSource" not in remote.stdout, remote.stdout  # the field exists and every mapped value is in its list
 
-    # 3. the dry run shows the field old -> new, in canonical terms, and writes nothing
+    # 3. the dry run shows the field old -> new, in canonical terms, the value sent, and writes nothing
     email, hs_id = _lead(world)
     before = world.stats("salesforce")
     preview = revhub(world, "sync", PIPELINE, "--dry-run")
     assert preview.returncode in (0, 1), preview.stderr
     block = preview.stdout.split(f"{PIPELINE}: ")
     mine = next(b for b in block if b.startswith(("create " + hs_id, "update " + hs_id)))
-    assert "    lifecycle_stage: None -> 'lead'" in mine
+    assert "    lifecycle_stage: None -> 'lead'  (sent as LeadSource = 'Web')" in mine
     assert world.writes("salesforce", before) == 0
 
     # 4. explain names the mapping line and the value map, and the value Salesforce gets

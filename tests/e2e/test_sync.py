@@ -1,6 +1,7 @@
 """The main job end to end: both emulators over real HTTP(S), sample data with real-world mess."""
 from __future__ import annotations
 
+import ast
 import json
 import math
 import os
@@ -243,10 +244,29 @@ def test_dry_run_json_and_csv_list_each_change_and_predict_the_write_calls(
     assert main(["--config", str(world.config), "sync", pipeline, "--dry-run", "--output", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert {r["action"] for r in rows} >= {"create", "quarantine"}
-    assert any(r["field"] == "last_name" and r["new"] for r in rows)
+    assert any(r["field"] == "last_name" and r["new"] and r["sends"] == f"LastName={r['new']}" for r in rows)
+    email = next(c for c in creates[0]["changes"] if c["field"] == "email")
+    assert email["sends"] == {"Email": email["new"], "External_Id__c": email["new"]}, "both fields it writes"
     [app_run] = world.app().sync([pipeline])  # and the real run does what the preview said
     assert app_run.records["created"] == run["records"]["created"]
     assert app_run.calls["salesforce"]["write"] == expected
+
+
+def test_the_dry_run_preview_shows_the_value_sent_when_a_write_transform_changes_it(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """RevOps adding `write = ["upper"]` sees in the preview what Salesforce will receive, not only the
+    canonical value revhub decided on."""
+    mapping = world.root / "mappings" / "salesforce" / "contact.toml"
+    text = mapping.read_text()
+    old = 'field = "LastName"\ncanonical = "last_name"\nread = ["strip"]\n'
+    mapping.write_text(text.replace(old, old + 'write = ["upper"]\n'))
+    assert main(["--config", str(world.config), "sync", "contacts-hubspot-to-salesforce", "--dry-run"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip().startswith("last_name:")]
+    names = [ast.literal_eval(ln.split(" -> ", 1)[1].split("  (sent as ")[0]) for ln in lines]
+    changed = [(ln, n) for ln, n in zip(lines, names, strict=True) if n and n != n.upper()]
+    assert changed, "the sample data has last names that upper() changes"
+    for line, name in changed:
+        assert line.endswith(f"(sent as LastName = {name.upper()!r})"), line
 
 
 def test_a_person_without_a_company_is_linked_to_the_account_of_their_email_domain(world: World) -> None:
