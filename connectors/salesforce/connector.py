@@ -66,6 +66,7 @@ class SalesforceConnector(Connector):
         self._bounds = RetryBounds.from_options(settings.options, settings.system)
         self._schemas: dict[str, ObjectSchema] = {}
         self._record_types: dict[str, dict[str, str]] = {}  # object -> DeveloperName (lower) -> RecordTypeId
+        self._record_type_misses: set[tuple[str, str]] = set()  # names looked up again after a miss
 
     @property
     def sf(self) -> Salesforce:
@@ -242,7 +243,13 @@ class SalesforceConnector(Connector):
         out = dict(fields)
         name = out.pop("RecordType.DeveloperName", None)
         if name:
-            out["RecordTypeId"] = self.record_types(object).get(str(name).lower(), name)
+            key = str(name).lower()
+            if key not in self.record_types(object) and (object, key) not in self._record_type_misses:
+                # An admin may have added it since this connector looked (a daemon runs for weeks): look
+                # again, once per name, so a name that stays unknown costs one query, not one per batch.
+                self._record_type_misses.add((object, key))
+                self._record_types.pop(object, None)
+            out["RecordTypeId"] = self.record_types(object).get(key, name)
         return out
 
     def record_types(self, object: str) -> dict[str, str]:

@@ -74,3 +74,23 @@ def test_connector_writes_a_record_type_by_name_and_reads_it_back(connector: Sal
     assert connector.pipeline_stages("Opportunity")["Renewal"] == (
         "Qualification", "Negotiation/Review", "Closed Won", "Closed Lost")
     assert "Old" not in connector.pipeline_stages("Opportunity")
+
+
+def test_a_record_type_added_while_the_connector_runs_is_found_without_a_restart(
+        connector: SalesforceConnector, emulator: SalesforceEmulator) -> None:
+    """A daemon keeps its connector for weeks; an admin adds a record type: the first write naming it
+    looks again, and a name that stays unknown is looked up only once."""
+    _record_types(emulator)
+    assert connector.write("Opportunity", [WriteOp("a", None, {**DEAL, "StageName": "Qualification",
+                                                               "RecordType.DeveloperName": "Renewal"})])[0].ok
+    emulator.seed({"RecordType": [{"Name": "Upsell", "DeveloperName": "Upsell", "SobjectType": "Opportunity"}]})
+    upsell = next(r["Id"] for r in emulator.dump("RecordType") if r["DeveloperName"] == "Upsell")
+    [result] = connector.write("Opportunity", [WriteOp("b", None, {**DEAL, "StageName": "Qualification",
+                                                                   "RecordType.DeveloperName": "Upsell"})])
+    assert result.ok
+    assert next(r for r in emulator.dump("Opportunity") if r["Id"] == result.id)["RecordTypeId"] == upsell
+    before = emulator.counts.get("GET /services/data/v{version}/query/", 0)
+    for _ in range(3):
+        connector.write("Opportunity", [WriteOp("c", None, {**DEAL, "StageName": "Qualification",
+                                                            "RecordType.DeveloperName": "Nope"})])
+    assert emulator.counts.get("GET /services/data/v{version}/query/", 0) - before == 1
