@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from connectors.errors import ConnectorError, FailureCode, RemoteError
@@ -197,6 +197,10 @@ class Connector(ABC):
     def api_usage(self) -> tuple[int, int] | None:
         """(used, max) of the system's daily API allocation as the vendor last reported it, or None."""
         return None
+
+    # How long the system still reports a merge after it was made; None: for ever. A run that looks
+    # for merges less often than this misses some, and the engine says so (`merge.follow`).
+    merge_memory: ClassVar[timedelta | None] = None
 
     def merges(self, object: str, since: datetime | None) -> list[Merge]:
         """Merges done inside the system whose survivor changed at or after `since`, oldest first.

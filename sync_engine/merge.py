@@ -34,7 +34,7 @@ from sync_engine.mapping import Mapping_
 from sync_engine.redact import redact
 from sync_engine.store import Cursor, PageOutcome, Store, crosswalk
 
-__all__ = ["MergePlan", "MergeReport", "follow", "write_back"]
+__all__ = ["Followed", "MergePlan", "MergeReport", "follow", "write_back"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -49,20 +49,35 @@ class _Env:
 
 # --- propagation ------------------------------------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class Followed:
+    losers: int = 0
+    warning: str = ""  # merges may have been missed: the last look is older than the system remembers
+
+
 def follow(config: Config, store: Store, connectors: Mapping[str, Connector],
-           mappings: Mapping[tuple[str, str], Mapping_], pipeline: Pipeline, *, dry_run: bool = False) -> int:
-    """Follow the merges made in the pipeline's source since the last look; returns how many losers.
+           mappings: Mapping[tuple[str, str], Mapping_], pipeline: Pipeline, *, dry_run: bool = False) -> Followed:
+    """Follow the merges made in the pipeline's source since the last look.
 
     A dry run follows nothing (it would change the crosswalk). Connector errors propagate: the run
-    stops before reading, as it would on the read itself.
+    stops before reading, as it would on the read itself. Every look is remembered (the cursor's save
+    time), so a look longer ago than the system keeps merges (`Connector.merge_memory`, Salesforce's
+    ~15 days) comes back with a warning: merges in that gap are gone from the API.
     """
     if dry_run:
-        return 0
+        return Followed()
     env = _Env(config, store, connectors, mappings)
     system, obj = pipeline.source_system, pipeline.source_object
     name = f"merges:{system}.{obj}"
     cursor = store.cursor(name)
-    found = connectors[system].merges(obj, cursor.stamp)
+    source = connectors[system]
+    warning = ""
+    memory, last = source.merge_memory, cursor.saved_at
+    if memory is not None and last is not None and datetime.now(UTC) - last > memory:
+        warning = (f"the last look for {system} {obj} merges was {(datetime.now(UTC) - last).days} days ago and "
+                   f"{system} keeps merges about {memory.days} days: some may have been missed; "
+                   f"`revhub duplicates` lists the twins left behind")
+    found = source.merges(obj, cursor.stamp)
     count = 0
     for m in sorted(found, key=lambda m: m.merged_at):
         known = merge_log.followed(store, system, obj, m.loser_ids)
@@ -72,10 +87,9 @@ def follow(config: Config, store: Store, connectors: Mapping[str, Connector],
             _apply(env, system, obj, m.survivor_id, loser, action="followed", rule=f"merged in {system}",
                    merged_at=m.merged_at)
             count += 1
-    if found:
-        top = max(m.merged_at for m in found)
-        store.commit_page(name, 0, PageOutcome(cursor=Cursor(top, frozenset())))
-    return count
+    top = max(m.merged_at for m in found) if found else cursor.stamp
+    store.commit_page(name, 0, PageOutcome(cursor=Cursor(top, frozenset())))  # also: when this look was
+    return Followed(count, warning)
 
 
 def _apply(env: _Env, system: str, obj: str, survivor_id: str, loser_id: str, *, action: str, rule: str,

@@ -58,6 +58,10 @@ class RunReport:
     keep_plan: bool = False
     would_write: dict[str, int] = field(default_factory=dict)  # dry runs: predicted write calls per system
 
+    def say(self, text: str) -> None:
+        """Add a sentence to the run's message (several things can be worth saying about one run)."""
+        self.message = f"{self.message}; {text}" if self.message else text
+
     def note(self, planned: Planned) -> None:
         if self.keep_plan:
             self.planned.append(planned)
@@ -138,13 +142,15 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
         budget.check()
         if tgt_map.uses_target_lengths:  # `truncate_to_target`: the target's field lengths, one describe per run
             ctx.tgt_map = tgt_map.with_target_lengths(target.describe(p.target_object))
-        merge.follow(config, store, connectors, mappings, p, dry_run=dry_run or replay is not None)
+        followed = merge.follow(config, store, connectors, mappings, p, dry_run=dry_run or replay is not None)
+        if followed.warning:
+            report.say(followed.warning)
         _replay_pending(ctx, replay, config.max_attempts)
         reads = _reads(store, name, replay)
         mapped_with = fingerprint.of(src_map, tgt_map)
         ctx.replan = full or (reads and fingerprint.changed(store, name, mapped_with))
         if ctx.replan and not full:
-            report.message = "the mapping files changed since the last run: every record is checked again"
+            report.say("the mapping files changed since the last run: every record is checked again")
         cursor = Cursor(None, frozenset()) if ctx.replan else store.cursor(name)
         pages_read = [] if not reads else source.read(p.source_object, cursor.stamp, src_map.source_fields())
         for pages, page in enumerate(pages_read, 1):
@@ -164,8 +170,8 @@ def run_pipeline(config: Config, store: Store, connectors: dict[str, Connector],
                 fingerprint.remember(store, name, mapped_with)
             dead = store.bury(name, [c.value for c in FailureCode if c.retryable], config.max_attempts)
             if dead:
-                report.message = (f"{len(dead)} failure(s) reached {config.max_attempts} attempts and are now "
-                                  f"dead: revhub failures list --pipeline {name} --status dead")
+                report.say(f"{len(dead)} failure(s) reached {config.max_attempts} attempts and are now "
+                           f"dead: revhub failures list --pipeline {name} --status dead")
     except LockLost as exc:
         report.outcome, report.message = RunOutcome.STOPPED, str(exc)
     except (FatalError, ConnectorError) as exc:

@@ -125,6 +125,7 @@ def _aware(value: datetime | None) -> datetime | None:
 class Cursor:
     stamp: datetime | None
     seen: frozenset[str]
+    saved_at: datetime | None = field(default=None, compare=False)  # when a run last committed it
 
 
 @dataclass(slots=True)
@@ -220,7 +221,7 @@ class Store(FailureLog, CallLog):
             row = c.execute(select(cursors).where(cursors.c.pipeline == pipeline)).first()
         if row is None:
             return Cursor(None, frozenset())
-        return Cursor(_aware(row.stamp), frozenset(row.seen or ()))
+        return Cursor(_aware(row.stamp), frozenset(row.seen or ()), _aware(row.updated_at))
 
     def reset_cursor(self, pipeline: str) -> None:
         with self.begin() as c:

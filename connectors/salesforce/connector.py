@@ -10,7 +10,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import requests
@@ -55,6 +55,8 @@ class SalesforceConnector(Connector):
     and the retry bounds `retry_attempts`, `retry_base_wait`, `retry_max_wait`, `retry_total` (RetryBounds)."""
 
     system: ClassVar[str] = "salesforce"
+    # Merged-away records leave the recycle bin, and with them the `MasterRecordId`, after ~15 days.
+    merge_memory: ClassVar[timedelta | None] = timedelta(days=15)
     objects: ClassVar[dict[str, ObjectSpec]] = {
         name: ObjectSpec(name, "SystemModstamp", BATCH)
         for name in ("Contact", "Account", "Opportunity", "Lead")

@@ -3,7 +3,8 @@
 Reading: a merged-away record stays in the recycle bin with `IsDeleted = true` and `MasterRecordId`
 naming the survivor, which only `queryAll` shows (the documented way to list merges:
 `SELECT Id FROM Contact WHERE IsDeleted = true AND MasterRecordId != null AND SystemModstamp > ...`).
-Records leave the bin after about 15 days, so a pipeline idle longer than that misses merges.
+Records leave the bin after about 15 days, so a pipeline idle longer than that misses merges
+(`merge_memory`: the run then says some may have been missed).
 
 Writing: REST has no merge and simple-salesforce no helper, so the envelope from `soap.py` is posted
 with the connector's own session (same timeout, same CA) to `/services/Soap/u/{version}`.

@@ -3,16 +3,17 @@ other CRM (merged there when `[merge.<system>] enabled`, reported when not), and
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from connectors.salesforce.values import to18
 from sync_engine.cli import main
 from sync_engine.merge_log import merge_log, merged_ids
-from sync_engine.store import crosswalk
+from sync_engine.store import crosswalk, cursors
 from tests.e2e.conftest import World
 
 pytestmark = pytest.mark.e2e
@@ -214,3 +215,22 @@ def test_revhub_merge_writes_back_a_cluster_by_survivorship_with_overrides_and_o
     log = [r for r in _rows(world, merge_log) if r["survivor_id"] == new]
     assert [(r["action"], r["loser_ids"], r["rule"], r["fields"]) for r in log] == [
         ("merged", [old], "most_complete", ["Industry"])], "one audit row, field names only"
+
+
+def test_a_look_for_merges_longer_ago_than_salesforce_keeps_them_is_reported(world: World) -> None:
+    """Salesforce drops merged records (and their MasterRecordId) after ~15 days: a pipeline that has not
+    looked for longer says merges may have been missed; HubSpot keeps its merged ids, so its never does."""
+    _sync(world)
+    app = world.app()
+    try:
+        with app.store.begin() as c:
+            c.execute(update(cursors).where(cursors.c.pipeline.like("merges:%")).values(
+                updated_at=datetime.now(UTC) - timedelta(days=20)))
+        first = {r.pipeline: r.message for r in app.sync()}
+        again = {r.pipeline: r.message for r in app.sync()}
+    finally:
+        app.close()
+    warned = {p for p, m in first.items() if "some may have been missed" in m}
+    assert warned == {p for p in first if "salesforce-to" in p}
+    assert "last look for salesforce Contact merges was 20 days ago" in first["contacts-salesforce-to-hubspot"]
+    assert not any("may have been missed" in m for m in again.values()), "each look is remembered"
