@@ -15,14 +15,21 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## start the emulators with sample data, run every pipeline once, print a summary
 	$(BIN)/revhub demo
 
-test: $(STAMP)  ## the unit, contract and end-to-end tests (well under 15 minutes)
+test: $(STAMP)  ## lint and types, then the unit, contract and end-to-end tests (well under 15 minutes)
+	$(BIN)/ruff check connectors sync_engine tests bench drill
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q -m "not slow"
 
 proof: $(STAMP)  ## the slow suites too
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
-	$(BIN)/ruff check connectors sync_engine tests
+lint: $(STAMP)  ## ruff, then mypy (make typecheck)
+	$(BIN)/ruff check connectors sync_engine tests bench drill
+	$(BIN)/python -m mypy
+
+.PHONY: typecheck
+typecheck: $(STAMP)  ## mypy over connectors, sync_engine, bench, drill (config in pyproject.toml)
+	$(BIN)/python -m mypy
 
 clean:
 	rm -rf $(VENV) .revhub build *.egg-info

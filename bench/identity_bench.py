@@ -107,8 +107,8 @@ def score(truth: Truth, options: EmailOptions) -> tuple[Score, Score, Score, Cou
         r = analyze_email(o.raw, options)
         flags["fast path disagrees with analyze_email"] += (
             email_keys(o.raw, options) != ((r.value if r.valid else None), r.company_domain))
-        person.add(o.variant, o.person_id, people.get(r.value) if r.valid else None)
-        account.add(o.variant, o.company_id, companies.get(r.company_domain))
+        person.add(o.variant, o.person_id, people.get(r.value or "") if r.valid else None)  # "": no key
+        account.add(o.variant, o.company_id, companies.get(r.company_domain or ""))
         if o.person_id is not None:
             is_role = o.person_id in role_ids
             flags["role addresses"] += is_role
@@ -117,7 +117,7 @@ def score(truth: Truth, options: EmailOptions) -> tuple[Score, Score, Score, Cou
         flags["free-mail addresses"] += r.free_mail
         flags["free-mail addresses given a company key"] += r.free_mail and r.company_domain is not None
     for s in truth.site_observations:
-        site.add(s.variant, s.company_id, companies.get(analyze_domain(s.raw).company_key))
+        site.add(s.variant, s.company_id, companies.get(analyze_domain(s.raw).company_key or ""))
     return person, account, site, flags
 
 

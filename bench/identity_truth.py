@@ -129,7 +129,7 @@ class _Maker:
         return "".join(rng.choice(_CONSONANTS) + rng.choice(_VOWELS) for _ in range(rng.randint(2, 4)))
 
     def companies(self, n: int) -> list[Company]:
-        rng, out = self.rng, []
+        rng, out = self.rng, list[Company]()
         while len(out) < n:
             label, tld = self.label(), rng.choice(_TLDS)
             if rng.random() < 0.01:  # an IDN company: a vowel with a diacritic
@@ -159,7 +159,7 @@ class _Maker:
                            f"{first}"))
 
     def people(self, n: int, companies: list[Company]) -> list[Person]:
-        rng, out = self.rng, []
+        rng, out = self.rng, list[Person]()
         free, weights = zip(*_FREE, strict=True)
         roles_taken: set[tuple[int, str]] = set()
         while len(out) < n:

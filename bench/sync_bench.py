@@ -176,7 +176,7 @@ class _Worker:
 
     def _recv(self) -> dict[str, Any]:
         try:
-            return self.conn.recv()  # type: ignore[no-any-return]
+            return dict(self.conn.recv())
         except EOFError:
             self.process.join()
             raise SystemExit(f"bench: the sync process died (exit code {self.process.exitcode})") from None

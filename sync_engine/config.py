@@ -64,13 +64,17 @@ class FailuresConfig(_Strict):
     keep_records_days: int = Field(30, ge=1, description="days a closed failure keeps its record")
 
 
+TieBreak = Literal["owner_present", "customer", "recent_activity", "size"]
+TIE_BREAKS: tuple[TieBreak, ...] = ("owner_present", "customer", "recent_activity", "size")
+
+
 class IdentityConfig(_Strict):
     """`[identity]`: how far two emails may differ and still be one person, and lead-to-account ties."""
 
     fold_plus_tags: bool = Field(False, description="jane+news@acme.com is jane@acme.com")
     fold_gmail_dots: bool = Field(False, description="j.ane@gmail.com is jane@gmail.com; googlemail is gmail")
-    account_tie_break: list[Literal["owner_present", "customer", "recent_activity", "size"]] = Field(
-        default_factory=lambda: ["owner_present", "customer", "recent_activity", "size"],
+    account_tie_break: list[TieBreak] = Field(
+        default_factory=lambda: list(TIE_BREAKS),
         description="which of several accounts sharing a person's email domain wins, first rule first")
 
     def email_options(self) -> EmailOptions:
@@ -192,11 +196,11 @@ def load_config(path: str | Path, *, activate: bool = True) -> Config:
                           key=".".join(str(x) for x in loc),
                           hint=tomlfile.did_you_mean(name, pipelines) or "known: " + ", ".join(pipelines))
     for system, mc in model.merge.items():
-        for loc, name in [(["merge", system], system)] + [
-                (["merge", system, "source_priority"], s) for s in mc.source_priority]:
+        named: list[tuple[list[str], str]] = [(["merge", system], system)]
+        for where, name in named + [(["merge", system, "source_priority"], s) for s in mc.source_priority]:
             if name not in model.systems:
-                raise ConfigError(f"unknown system `{name}`", file=str(path), line=f.line_of(loc),
-                                  key=".".join(loc), hint=tomlfile.did_you_mean(name, model.systems) or
+                raise ConfigError(f"unknown system `{name}`", file=str(path), line=f.line_of(where),
+                                  key=".".join(where), hint=tomlfile.did_you_mean(name, model.systems) or
                                   "known: " + ", ".join(model.systems))
     if not (base / model.mappings).is_dir():
         raise ConfigError(f"mappings folder `{model.mappings}` not found", file=str(path), line=f.line_of(["mappings"]),

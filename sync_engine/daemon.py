@@ -305,8 +305,8 @@ class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
                                "message": redact(record.getMessage())}
-        if isinstance(getattr(record, "run", None), dict):
-            doc["run"] = record.run
+        if isinstance(run := getattr(record, "run", None), dict):  # `extra={"run": ...}` of a finished run
+            doc["run"] = run
         if record.exc_info:
             doc["error"] = redact(self.formatException(record.exc_info))
         return json.dumps(doc, default=str)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, Text, insert, select, update
 from sqlalchemy.engine import Connection
 
-from sync_engine.store_base import StoreBase, chunks, metadata, now
+from sync_engine.store_base import StoreBase, chunks, inserted_id, metadata, now
 
 RUN_RECORD = "(run)"  # record_id of a failure that stopped a whole run rather than one record (`record_stop`)
 
@@ -105,7 +105,7 @@ class FailureLog(StoreBase):
                 run_id=run_id, pipeline=pipeline, step=row.step, system=row.system, object=row.object,
                 record_id=RUN_RECORD, code=row.code, message=row.message, reasons=row.reasons, payload=None,
                 status="open", attempts=1, created_at=t, updated_at=t))
-            return int(res.inserted_primary_key[0])
+            return inserted_id(res)
 
     def resolve_stops(self, pipeline: str) -> int:
         """A run of `pipeline` got to its end: the stops `record_stop` logged for it are over."""

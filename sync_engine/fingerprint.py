@@ -20,7 +20,7 @@ from sync_engine.store import Store, meta
 
 def of(*maps: Mapping_) -> str:
     """A hash of the bytes of every file these mappings were loaded from."""
-    paths = {m.path for m in maps} | {m.stages.path for m in maps if getattr(m, "stages", None)}
+    paths = {m.path for m in maps} | {m.stages.path for m in maps if m.stages is not None}
     digest = hashlib.sha256()
     for path in sorted(paths):
         digest.update(path.encode() + b"\0")

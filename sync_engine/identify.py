@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from connectors.base import Connector, Record
 from sync_engine import identity
+from sync_engine.config import TIE_BREAKS
 from sync_engine.errors import RecordError
 from sync_engine.mapping import Mapping_
 from sync_engine.store import Store, crosswalk
@@ -102,7 +103,6 @@ def link_to_accounts(store: Store, people: list[dict[str, Any]],
 
 # --- lead-to-account: which of several accounts sharing a domain a person links to ----------------
 
-TIE_BREAKS = ("owner_present", "customer", "recent_activity", "size")
 _CUSTOMER_WORDS = frozenset({"customer", "true", "yes"})
 
 

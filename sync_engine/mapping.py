@@ -179,7 +179,7 @@ class Mapping_:
             if not f.writes or (f.canonical not in canonical and not (
                     concat and any(n in canonical for n in concat.fields))):
                 continue
-            value = canonical if concat else canonical[f.canonical]
+            value: Any = canonical if concat else canonical[f.canonical]  # concat reads several fields
             if f.ref and value is not None:
                 value = resolve(f.ref, value)
                 if value is None:

@@ -22,6 +22,7 @@ from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, delete, i
 from sqlalchemy.engine import Connection
 
 from sync_engine.store import Store, crosswalk, entities, entity_aliases, metadata, now
+from sync_engine.store_base import inserted_id
 
 merge_log = Table(
     "merge_log", metadata,
@@ -63,7 +64,7 @@ def audit(store: Store, system: str, object: str, action: str, survivor_id: str,
         res = c.execute(insert(merge_log).values(
             at=now(), system=system, object=object, action=action, survivor_id=survivor_id,
             loser_ids=list(loser_ids), rule=rule, fields=sorted(set(fields)), message=message[:500]))
-        return int(res.inserted_primary_key[0])
+        return inserted_id(res)
 
 
 def entries(store: Store, *, system: str | None = None, object: str | None = None,

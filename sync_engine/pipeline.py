@@ -291,7 +291,7 @@ def _ref_resolver(ctx: _Ctx, system: str, records: Iterable[Any], mapping: Mappi
         if obj is None:
             continue
         if to_entity:
-            raw = {_raw_ref(r, fm.field) for r in records} - {None}
+            raw = {v for r in records if (v := _raw_ref(r, fm.field)) is not None}
             for ext, link in ctx.store.links(system, obj, raw).items():
                 cache[(fm.ref, ext)] = link.entity_id
         else:
@@ -371,7 +371,13 @@ def _process(ctx: _Ctx, records: list[Record], page: int) -> PageOutcome:
     # identify
     ids = identify.EntityIds(ctx.store, kind, ctx.dry_run).resolve(k for r, _c, k in ready
                                                                     if r.id not in src_links and k)
-    entity_of = {r.id: (src_links[r.id].entity_id if r.id in src_links else ids[k]) for r, _c, k in ready}
+    def entity_id_of(r: Record, key: str | None) -> int:
+        if r.id in src_links:
+            return src_links[r.id].entity_id
+        assert key is not None, "ready holds a record with neither a link nor a key"  # quarantined above
+        return ids[key]
+
+    entity_of = {r.id: entity_id_of(r, k) for r, _c, k in ready}
     tgt_links = ctx.store.links_of_entities(p.target_system, p.target_object, entity_of.values())
     unmatched = {entity_of[r.id]: k for r, _c, k in ready if entity_of[r.id] not in tgt_links and k}
     resolve_tgt_in = _ref_resolver(ctx, p.target_system, [], ctx.tgt_map, to_entity=True)

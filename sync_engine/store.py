@@ -40,7 +40,7 @@ from tenacity.wait import wait_random_exponential
 from sync_engine.call_log import CallLog, api_calls
 from sync_engine.errors import ConfigError, LockLost
 from sync_engine.failure_log import RUN_RECORD, FailureLog, FailureRow, failures, log_page_failures
-from sync_engine.store_base import chunks, metadata, now
+from sync_engine.store_base import chunks, inserted_id, metadata, now
 
 # How long a pipeline lock lasts without a page commit renewing it: a run that stops committing for this
 # long (a hung call, a dead process) is taken over by the next run.
@@ -201,7 +201,7 @@ class Store(FailureLog, CallLog):
         with self.begin() as c:
             res = c.execute(insert(runs).values(pipeline=pipeline, started_at=now(), outcome="running",
                                                 dry_run=int(dry_run), records={}, calls={}, message=""))
-            return int(res.inserted_primary_key[0])
+            return inserted_id(res)
 
     def finish_run(self, run_id: int, outcome: str, records: dict[str, int], calls: dict[str, Any],
                    message: str = "") -> None:
@@ -276,7 +276,7 @@ class Store(FailureLog, CallLog):
                 try:
                     with self.begin() as c:
                         res = c.execute(insert(entities).values(kind=kind, key=key, created_at=now()))
-                        out[key] = int(res.inserted_primary_key[0])
+                        out[key] = inserted_id(res)
                 except IntegrityError:  # another worker made it first
                     with self.begin() as c:
                         out[key] = int(c.execute(select(entities.c.id).where(
@@ -334,10 +334,22 @@ class Store(FailureLog, CallLog):
                 _put_crosswalk(c, system, obj, ext_id, entity_id, shadow, t)
             log_page_failures(c, pipeline, run_id, outcome.resolved, outcome.failures, t)
             if outcome.cursor is not None:
-                values = {"stamp": outcome.cursor.stamp, "seen": sorted(outcome.cursor.seen), "updated_at": t}
-                res = c.execute(update(cursors).where(cursors.c.pipeline == pipeline).values(**values))
-                if res.rowcount == 0:
-                    c.execute(insert(cursors).values(pipeline=pipeline, **values))
+                _put_cursor(c, pipeline, outcome.cursor, t)
+
+
+def _put_cursor(c: Connection, pipeline: str, cursor: Cursor, t: datetime) -> None:
+    """Insert or update a cursor in one statement: two workers whose pipelines read one source both save
+    its merges cursor (`merge.follow`), and an update-then-insert would let both insert."""
+    values = {"stamp": cursor.stamp, "seen": sorted(cursor.seen), "updated_at": t}
+    dialect = c.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        dialect_insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        c.execute(dialect_insert(cursors).values(pipeline=pipeline, **values).on_conflict_do_update(
+            index_elements=[cursors.c.pipeline], set_=values))
+        return
+    res = c.execute(update(cursors).where(cursors.c.pipeline == pipeline).values(**values))
+    if res.rowcount == 0:
+        c.execute(insert(cursors).values(pipeline=pipeline, **values))
 
 
 def _put_crosswalk(c: Connection, system: str, obj: str, ext_id: str, entity_id: int, shadow: Any,

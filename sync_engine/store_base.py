@@ -12,13 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 
 metadata = MetaData()
 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The id an INSERT made. SQLAlchemy types the key as optional; every INSERT here has one."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the INSERT returned no primary key")
+    return int(key[0])
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -91,10 +91,10 @@ def load(path: str | Path) -> TomlFile:
                           hint="check the path; relative paths are read from the config file's folder") from None
     except UnicodeDecodeError as exc:
         raw = p.read_bytes()
-        line = raw.count(b"\n", 0, exc.start) + 1
+        bad_line = raw.count(b"\n", 0, exc.start) + 1
         column = len(raw[raw.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")) + 1
         raise ConfigError(f"not valid UTF-8 text (byte {raw[exc.start]:#04x}, column {column})", file=str(path),
-                          line=line, hint="save the file as UTF-8; the file may be cut short or hold a "
+                          line=bad_line, hint="save the file as UTF-8; the file may be cut short or hold a "
                           "character from another encoding") from None
     except OSError as exc:  # a folder, or a file this user may not read
         raise ConfigError(f"cannot read the file: {exc.strerror or exc}", file=str(path),

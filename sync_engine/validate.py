@@ -26,6 +26,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -405,8 +406,8 @@ class _Loader:
             raise self.error(f"a rule has one check; this one has {' and '.join(given)}", [*loc, given[1]],
                              "split it into two rules, each with its own id")
         condition = None if r.if_ is None else self.condition(r.kind, r.if_, [*loc, "if"])
-        common = {"id": r.id, "kind": r.kind, "message": r.message, "action": r.action,
-                  "targets": tuple(r.targets), "when": r.when, "condition": condition}
+        rule_of = partial(Rule, id=r.id, kind=r.kind, message=r.message, action=r.action,
+                          targets=tuple(r.targets), when=r.when, condition=condition)
         if r.check is not None:
             if r.check not in CHECKS:
                 raise self.error(f"unknown check `{r.check}`", [*loc, "check"],
@@ -415,7 +416,7 @@ class _Loader:
                 raise self.error(f"`{r.check}` needs the field it checks", loc, "add `field = ...`")
             self.field_of(r.kind, r.field, [*loc, "field"])
             pattern = self.check_value(r.check, r.value, loc)
-            rule = Rule(field=r.field, check=r.check, value=r.value, pattern=pattern, **common)
+            rule = rule_of(field=r.field, check=r.check, value=r.value, pattern=pattern)
         else:
             if r.field is not None or r.value is not None:
                 extra = "field" if r.field is not None else "value"
@@ -427,21 +428,20 @@ class _Loader:
                 self.field_of(r.kind, c.other, [*cloc, "other"], extra=(TODAY,))
                 if c.op not in OPS:
                     raise self.error(f"unknown op `{c.op}`", [*cloc, "op"], f"use one of {' '.join(OPS)}")
-                rule = Rule(field=c.field, check="compare", value=None, compare=Compare(c.field, c.op, c.other),
-                            **common)
+                rule = rule_of(field=c.field, check="compare", value=None, compare=Compare(c.field, c.op, c.other))
             elif r.transition is not None:
                 t = r.transition
                 self.field_of(r.kind, t.field, [*loc, "transition", "field"])
-                rule = Rule(field=t.field, check="transition", value=None,
-                            transition=Transition(t.field, tuple(t.from_), tuple(t.to)), **common)
+                rule = rule_of(field=t.field, check="transition", value=None,
+                               transition=Transition(t.field, tuple(t.from_), tuple(t.to)))
             else:
                 ch = r.change
                 assert ch is not None
                 self.field_of(r.kind, ch.field, [*loc, "change", "field"])
                 if ch.requires is not None:
                     self.field_of(r.kind, ch.requires, [*loc, "change", "requires"])
-                rule = Rule(field=ch.field, check="change", value=None,
-                            change=Change(ch.field, ch.more_than_percent, ch.requires), **common)
+                rule = rule_of(field=ch.field, check="change", value=None,
+                               change=Change(ch.field, ch.more_than_percent, ch.requires))
         if r.action == "drop_field":
             if rule.check == "required":
                 raise self.error("`drop_field` on a `required` check has nothing to drop", [*loc, "action"],

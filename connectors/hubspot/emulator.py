@@ -221,8 +221,8 @@ class HubSpotEmulator(Emulator):
             for o in self.store.portal.owners
             if o["archived"] == ((request.arg("archived") or "false").lower() == "true")
         ]
-        if request.arg("email"):
-            rows = [o for o in rows if o.get("email", "").lower() == request.arg("email", "").lower()]
+        if wanted := (request.arg("email") or "").lower():
+            rows = [o for o in rows if o.get("email", "").lower() == wanted]
         limit, offset = int(request.arg("limit") or 100), int(request.arg("after") or 0)
         body: dict[str, Any] = {"results": rows[offset : offset + limit]}
         if offset + limit < len(rows):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from typing import Any
 
 from connectors.emulator import Reply, Request, Response
@@ -190,7 +191,7 @@ class ObjectHandlers:
                 errors.append(err.standard({"objectWriteTraceId": [trace]}))
         return Response(207 if errors else 201, batch_body(results, errors, started))
 
-    def _rollback(self, obj: str, created: list[StoredRecord]) -> None:
+    def _rollback(self, obj: str, created: Sequence[StoredRecord]) -> None:  # `list` is a method here
         for rec in created:
             self.store.archive(obj, rec)
             del self.store.table(obj)[rec.id]

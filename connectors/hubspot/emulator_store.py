@@ -112,7 +112,7 @@ class HubSpotStore:
         self, obj: str, props: dict[str, Any], existing: StoredRecord | None
     ) -> dict[str, str | None]:
         """Normalized values (None clears a property), or `PropertyError` with every problem found."""
-        defs, problems, out = self.properties[obj], [], {}
+        defs, problems, out = self.properties[obj], [], dict[str, str | None]()
         for name, raw in props.items():
             d = defs.get(name)
             if d is None:

@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 import requests
@@ -125,7 +126,7 @@ class SalesforceConnector(Connector):
             if page.get("done", True) or not page.get("nextRecordsUrl"):
                 return
             url = page["nextRecordsUrl"]
-            page = self._call("read", lambda url=url: self.sf.query_more(url, identifier_is_url=True))
+            page = self._call("read", partial(self.sf.query_more, url, identifier_is_url=True))
 
     def _spec(self, object: str) -> str:
         if object not in self.objects:
@@ -271,7 +272,7 @@ class SalesforceConnector(Connector):
         out: dict[str, tuple[str, ...]] = {}
         for row in (r for page in self._pages(soql) for r in page):
             path = f"ui-api/object-info/{object}/picklist-values/{row['Id']}"
-            answer = self._call("read", lambda path=path: self.sf.restful(path)) or {}
+            answer = self._call("read", partial(self.sf.restful, path)) or {}
             stage = (answer.get("picklistFieldValues") or {}).get("StageName") or {}
             out[str(row["DeveloperName"])] = tuple(str(v["value"]) for v in stage.get("values") or [])
         return out

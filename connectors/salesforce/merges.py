@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from simple_salesforce import format_soql
@@ -54,8 +55,7 @@ def _pages_all(conn: SalesforceConnector, soql: str) -> Iterator[list[dict[str, 
         if page.get("done", True) or not page.get("nextRecordsUrl"):
             return
         url = page["nextRecordsUrl"]
-        page = conn._call("read", lambda url=url: conn.sf.query_more(url, identifier_is_url=True,
-                                                                    include_deleted=True))
+        page = conn._call("read", partial(conn.sf.query_more, url, identifier_is_url=True, include_deleted=True))
 
 
 def merge(conn: SalesforceConnector, object: str, survivor_id: str, loser_id: str,

@@ -19,7 +19,7 @@ from connectors.salesforce.describe import NUMBER_TYPES, OPPORTUNITY_STAGES, SCH
 from connectors.salesforce.values import format_datetime, is_id, make_id, parse_datetime, to18
 
 Row = dict[str, Any]
-Undo = Callable[[], None]
+Undo = Callable[[], object]  # puts back what a write in a failed all-or-none batch did
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _READ_ONLY_MESSAGE = ("Unable to create/update fields: {}. Please check the security settings of this field "
                       "and verify that it is read/write for your profile or permission set.")
