@@ -7,53 +7,28 @@ passes None through as None; nothing else escapes it (a hypothesis test feeds th
 
 One transform reads more than the field's value: `concat` (see `RECORD_TRANSFORMS`) is called with
 the record's values as a mapping, field name -> value, and reads the fields its `fields` names.
+
+The families with outside knowledge live beside it: `transforms_dates` (parse_date) and
+`transforms_people` (split_full_name, phone_e164, country_code); `transforms_base` holds what all share.
 """
 from __future__ import annotations
 
-import gettext
 import math
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
-from functools import lru_cache
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
-
-import phonenumbers
-import pycountry
 
 from sync_engine import identity
 from sync_engine.errors import FailureCode, RecordError
 from sync_engine.tomlfile import did_you_mean
-
-Fn = Callable[[Any], Any]
-INVALID = FailureCode.RECORD_INVALID
-POLICIES = ("keep", "empty", "quarantine")  # what to do with a value a transform cannot read
-
-
-def _choice(transform: str, option: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{transform}: {option} must be one of {', '.join(allowed)}, not {value!r}")
-    return str(value)
-
-
-def _on_bad(policy: str, value: Any, reason: str) -> Any:
-    if policy == "quarantine":
-        raise RecordError(INVALID, [reason])
-    return None if policy == "empty" else value
+from sync_engine.transforms_base import INVALID, Fn, as_text, choice
+from sync_engine.transforms_dates import parse_date
+from sync_engine.transforms_people import country_code, phone_e164, split_full_name
 
 
 def _text(fn: Callable[[str], Any]) -> Fn:
     return lambda v: None if v is None else fn(str(v))
-
-
-def _string(v: Any) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
 
 
 def _domain(fn: Callable[[str], str | None]) -> Fn:
@@ -77,7 +52,7 @@ def _map_values(options: Mapping[str, Any]) -> Fn:
     table = options["map_values"]
     if not isinstance(table, dict) or not table:
         raise ValueError("map_values needs a table of `from = to` pairs")
-    unknown = _choice("map_values", "unknown", options.get("unknown", "keep"), ("keep", "quarantine", "empty"))
+    unknown = choice("map_values", "unknown", options.get("unknown", "keep"), ("keep", "quarantine", "empty"))
     folded = {str(k).lower(): v for k, v in table.items()}
 
     def apply(v: Any) -> Any:
@@ -155,7 +130,7 @@ class Concat:
         if not isinstance(values, Mapping):
             raise RecordError(FailureCode.MAPPING_ERROR, [
                 "concat must be given the whole record, not one value: make it the first transform of the list"])
-        parts = [_string(values.get(name)) for name in self.fields]
+        parts = [as_text(values.get(name)) for name in self.fields]
         kept = [p.strip() for p in parts if p and p.strip()]
         return self.separator.join(kept) or None
 
@@ -176,135 +151,10 @@ def _concat(options: Mapping[str, Any]) -> Fn:
 # -- split_full_name -------------------------------------------------------------------------------
 
 # Compared lower-case, honorifics without a trailing dot, suffixes without any dots ("Ph.D." is "phd").
-_HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "rev", "fr",
-                         "hon", "herr", "frau", "mme", "mlle", "sr", "sra", "srta", "dott", "ing"})
-_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md", "mba", "esq", "cpa", "dds", "jd", "msc", "bsc"})
-_PARTICLES = frozenset({"van", "von", "der", "den", "de", "del", "della", "dei", "degli", "di", "da", "das", "do",
-                        "dos", "du", "la", "le", "ter", "ten", "te", "vander", "vande", "op", "bin", "ibn", "al",
-                        "el", "st"})
-
-
-def _is_honorific(token: str) -> bool:
-    return token.lower().rstrip(".") in _HONORIFICS
-
-
-def _is_suffix(token: str) -> bool:
-    return token.lower().replace(".", "").strip(",") in _SUFFIXES
-
-
-def _split_name(text: str) -> tuple[str | None, str | None]:
-    """`Dr. Jane van der Berg` -> (`Jane`, `van der Berg`); `Berg, Jane` -> (`Jane`, `Berg`)."""
-    parts = [p.split() for p in text.split(",")]
-    parts = [p for p in parts if p and not all(_is_suffix(t) for t in p)]
-    if len(parts) == 2:  # "Last, First"
-        last, first = ([t for t in p if not _is_honorific(t)] for p in parts)
-        return " ".join(first) or None, " ".join(last) or None
-    tokens = [t for p in parts for t in p]
-    while len(tokens) > 1 and _is_honorific(tokens[0]):
-        tokens.pop(0)
-    while len(tokens) > 2 and _is_suffix(tokens[-1]):
-        tokens.pop()
-    if len(tokens) <= 1:
-        return (tokens[0] if tokens and not _is_honorific(tokens[0]) else None), None
-    start = next((i for i in range(1, len(tokens) - 1) if tokens[i].lower().rstrip(".") in _PARTICLES),
-                 len(tokens) - 1)
-    return " ".join(tokens[:start]), " ".join(tokens[start:])
-
-
-def _split_full_name(options: Mapping[str, Any]) -> Fn:
-    part = _choice("split_full_name", "the part", options["split_full_name"], ("first", "last"))
-    index = 0 if part == "first" else 1
-
-    def apply(v: Any) -> str | None:
-        text = _string(v)
-        return None if text is None or not text.strip() else _split_name(text)[index]
-    return apply
-
-
-# -- parse_date ------------------------------------------------------------------------------------
-
-_TIME_CODES = ("%H", "%I", "%M", "%S", "%f", "%p", "%z", "%Z", "%c", "%X")
-
-
-def _check_format(fmt: Any) -> None:
-    if fmt == "iso":
-        return
-    if not isinstance(fmt, str) or "%" not in fmt:
-        raise ValueError(f'parse_date: {fmt!r} is not a date format; write it with % codes like "%d/%m/%Y", '
-                         'or "iso" for 2024-01-31 and 2024-01-31T13:45:00')
-    try:
-        datetime.strptime(datetime(2024, 1, 31, 13, 45, 30, tzinfo=UTC).strftime(fmt), fmt)
-    except ValueError as exc:
-        raise ValueError(f"parse_date: {fmt!r} is not a format revhub can read ({exc})") from None
-    if not any(code in fmt for code in ("%Y", "%y", "%G", "%c", "%x")):
-        raise ValueError(f"parse_date: {fmt!r} has no year in it; add %Y (2024) or %y (24)")
-
-
-def _zone(name: Any) -> tzinfo:
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError('parse_date: timezone must be a time zone name in quotes, like "Europe/Berlin" or "UTC"')
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        hint = did_you_mean(name, available_timezones()) or 'use a name like "Europe/Berlin" or "UTC"'
-        raise ValueError(f"parse_date: unknown time zone {name!r}; {hint}") from None
-
-
-def _read_date(text: str, fmt: str) -> date | datetime | None:
-    try:
-        if fmt == "iso":
-            try:
-                return date.fromisoformat(text)
-            except ValueError:
-                return datetime.fromisoformat(text)
-        parsed = datetime.strptime(text, fmt)
-    except (ValueError, OverflowError):
-        return None
-    return parsed if any(code in fmt for code in _TIME_CODES) else parsed.date()
-
-
-def _iso_utc(value: date | datetime, zone: tzinfo) -> str:
-    """A date stays a calendar day; a datetime without an offset is read in `zone`, then told in UTC."""
-    if not isinstance(value, datetime):
-        return value.isoformat()
-    try:
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=zone)
-        return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    except (OverflowError, ValueError):
-        raise RecordError(INVALID, [f"{value.isoformat()!r} is out of the range of dates"]) from None
-
-
-def _parse_date(options: Mapping[str, Any]) -> Fn:
-    formats = options.get("parse_date", ["iso"])
-    formats = [formats] if isinstance(formats, str) else formats
-    if not isinstance(formats, list) or not formats:
-        raise ValueError('parse_date needs a format or a list of formats, like { parse_date = ["%d/%m/%Y", "iso"] }')
-    for fmt in formats:
-        _check_format(fmt)
-    zone = _zone(options.get("timezone", "UTC"))
-
-    def apply(v: Any) -> str | None:
-        if v is None:
-            return None
-        if isinstance(v, date):  # already typed by the connector (datetime is a date too)
-            return _iso_utc(v, zone)
-        text = str(v).strip()
-        if not text:
-            return None
-        for fmt in formats:
-            parsed = _read_date(text, fmt)
-            if parsed is not None:
-                return _iso_utc(parsed, zone)
-        raise RecordError(INVALID, [f"{text!r} is not a date in any of the formats tried: {', '.join(formats)}"])
-    return apply
-
-
-# -- truncate --------------------------------------------------------------------------------------
-
 def truncator(length: int) -> Fn:
     """Cut text to `length` characters (`truncate`, and `truncate_to_target` once bound to a length)."""
     def apply(v: Any) -> str | None:
-        text = _string(v)
+        text = as_text(v)
         if text is None or text == "":
             return None
         return text if len(text) <= length else text[:length].rstrip()
@@ -328,7 +178,7 @@ class TruncateToTarget:
 
     def cut(self, v: Any) -> tuple[int, int] | None:
         """(characters before, characters kept) when this step shortens `v`, else None."""
-        text = _string(v)
+        text = as_text(v)
         if self.length is None or text is None or len(text) <= self.length:
             return None
         return len(text), len(truncator(self.length)(text) or "")
@@ -370,96 +220,6 @@ def _truncate(options: Mapping[str, Any]) -> Fn:
 
 # -- phone_e164 ------------------------------------------------------------------------------------
 
-def _phone_e164(options: Mapping[str, Any]) -> Fn:
-    region = options.get("phone_e164")
-    if region is not None:
-        if not isinstance(region, str) or region.upper() not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"phone_e164: {region!r} is not a country code; write the two-letter code of the "
-                             'country numbers without a + are from, like "US" or "DE"')
-        region = region.upper()
-    invalid = _choice("phone_e164", "invalid", options.get("invalid", "quarantine"), POLICIES)
-    where = f"for region {region}" if region else "and has no +country code"
-
-    def apply(v: Any) -> Any:
-        text = _string(v)
-        if text is None or not text.strip():
-            return None
-        try:
-            number = phonenumbers.parse(text, region)
-            if phonenumbers.is_valid_number(number):
-                return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        except phonenumbers.NumberParseException:
-            pass
-        return _on_bad(invalid, v, f"{text!r} is not a valid phone number {where}")
-    return apply
-
-
-# -- country_code ----------------------------------------------------------------------------------
-
-# Names ISO 3166 does not use but CRM data does; each names one country only.
-_COUNTRY_ALIASES = {
-    "UK": "GB", "Great Britain": "GB", "England": "GB", "Scotland": "GB", "Wales": "GB", "Northern Ireland": "GB",
-    "USA": "US", "Holland": "NL", "Russia": "RU", "Turkey": "TR", "Ivory Coast": "CI", "Macedonia": "MK",
-    "Swaziland": "SZ", "Cape Verde": "CV", "Burma": "MM", "Vatican": "VA", "Vatican City": "VA", "Brunei": "BN",
-    "Palestine": "PS", "Micronesia": "FM", "DR Congo": "CD", "DRC": "CD", "Democratic Republic of the Congo": "CD",
-    "UAE": "AE", "East Timor": "TL", "Macau": "MO",
-}
-# Languages whose country names are recognised too ("Deutschland", "Allemagne"), from pycountry's catalogues.
-_COUNTRY_LANGUAGES = ("de", "fr", "es", "it", "nl", "pt", "sv", "da", "nb_NO", "fi", "pl")
-
-
-def _fold(text: str) -> str:
-    """Case, accents, dots and a leading "the" do not matter: `the U.S.A.` and `usa` are one key."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    plain = plain.casefold().replace(".", "")
-    words = "".join(c if c.isalnum() else " " for c in plain).split()
-    return " ".join(words[1:] if words[:1] == ["the"] and len(words) > 1 else words)
-
-
-@lru_cache(maxsize=1)
-def _country_index() -> dict[str, str]:
-    """Folded code or name -> alpha-2. English names and codes win; a local name meaning two countries is left out."""
-    index: dict[str, str] = {}
-    for c in pycountry.countries:
-        for name in (c.alpha_2, c.alpha_3, c.name, getattr(c, "common_name", ""), getattr(c, "official_name", "")):
-            if name:
-                index.setdefault(_fold(name), c.alpha_2)
-    for alias, code in _COUNTRY_ALIASES.items():
-        index.setdefault(_fold(alias), code)
-    local: dict[str, set[str]] = {}
-    for lang in _COUNTRY_LANGUAGES:
-        catalogue = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True)
-        for c in pycountry.countries:
-            for name in (c.name, getattr(c, "common_name", ""), getattr(c, "official_name", "")):
-                if name:
-                    local.setdefault(_fold(catalogue.gettext(name)), set()).add(c.alpha_2)
-    for key, codes in local.items():
-        if key not in index and len(codes) == 1 and len(key) > 3:  # not "man" (Isle of Man) or "oma"
-            index[key] = next(iter(codes))
-    return index
-
-
-def _country_code(options: Mapping[str, Any]) -> Fn:
-    form = _choice("country_code", "the output", options.get("country_code", "alpha-2"), ("alpha-2", "alpha-3", "name"))
-    unknown = _choice("country_code", "unknown", options.get("unknown", "quarantine"), POLICIES)
-
-    def render(alpha_2: str) -> str:
-        country = pycountry.countries.lookup(alpha_2)  # always there: the code came from the index
-        if form == "alpha-3":
-            return str(country.alpha_3)
-        return str(getattr(country, "common_name", None) or country.name) if form == "name" else alpha_2
-
-    def apply(v: Any) -> Any:
-        text = _string(v)
-        if text is None or not text.strip():
-            return None
-        code = _country_index().get(_fold(text))
-        if code is None:
-            return _on_bad(unknown, v, f"{text!r} is not a country name or ISO 3166 code revhub knows")
-        return render(code)
-    return apply
-
-
 REGISTRY: dict[str, Callable[[Mapping[str, Any]], Fn]] = {
     "strip": lambda _o: _text(str.strip),
     "lower": lambda _o: _text(str.lower),
@@ -472,16 +232,16 @@ REGISTRY: dict[str, Callable[[Mapping[str, Any]], Fn]] = {
     "map_values": _map_values,
     "to_number": lambda _o: _number,
     "to_int": lambda _o: _int,
-    "to_string": lambda _o: _string,
+    "to_string": lambda _o: as_text,
     "to_bool": lambda _o: _to_bool,
     "date": lambda _o: _date,
-    "parse_date": _parse_date,
+    "parse_date": parse_date,
     "concat": _concat,
-    "split_full_name": _split_full_name,
+    "split_full_name": split_full_name,
     "truncate": _truncate,
     "truncate_to_target": lambda _o: TruncateToTarget(),
-    "phone_e164": _phone_e164,
-    "country_code": _country_code,
+    "phone_e164": phone_e164,
+    "country_code": country_code,
 }
 
 # Options a transform written as a table may carry besides its own name.
