@@ -7,7 +7,7 @@ from pathlib import Path
 
 from connectors import registry
 from connectors.base import Connector
-from sync_engine import plan, validate
+from sync_engine import plan, rules_file, validate
 from sync_engine.alerts import Alerter
 from sync_engine.config import Config, load_config
 from sync_engine.errors import ConfigError
@@ -143,7 +143,7 @@ def open_app(config_path: str | Path | None = None, *, activate: bool = True) ->
     """
     config = load_config(config_path or default_config_path(), activate=activate)
     mappings = load_mappings(config.mappings_dir)
-    rules = validate.load_rules(config.rules_file)
+    rules = rules_file.load_rules(config.rules_file)
     for name, p in config.pipelines.items():
         for system, obj, which in ((p.source_system, p.source_object, "from"),
                                    (p.target_system, p.target_object, "to")):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import Connector, Record
-from sync_engine import identify, plan, validate
+from sync_engine import identify, plan, rules_file, validate
 from sync_engine.app import App
 from sync_engine.canonical import KINDS
 from sync_engine.config import Config
@@ -220,9 +220,9 @@ def diff_mappings(app: App, base: str, pipelines: list[str] | None = None) -> Di
     new = _Version(app.mappings, app.rules)
     with tempfile.TemporaryDirectory(prefix="revhub-diff-") as tmp:
         into = Path(tmp)
-        commit, folder, rules_file = export_files(app.config, base, into)
+        commit, folder, old_rules = export_files(app.config, base, into)
         try:
-            old = _Version(load_mappings(folder), validate.load_rules(rules_file))
+            old = _Version(load_mappings(folder), rules_file.load_rules(old_rules))
         except ConfigError as exc:
             raise _at_rev(exc, into, base) from None
     reads: dict[tuple[str, str], list[Record]] = {}

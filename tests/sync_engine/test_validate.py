@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sync_engine import rules_file
 from sync_engine import validate as v
 from sync_engine.canonical import KINDS, Kind
 from sync_engine.errors import ConfigError
@@ -21,7 +22,7 @@ TODAY = date(2026, 3, 1)
 def load(tmp_path: Path, text: str) -> list[v.Rule]:
     path = tmp_path / "rules.toml"
     path.write_text(text)
-    return v.load_rules(path)
+    return rules_file.load_rules(path)
 
 
 def rule(tmp_path: Path, body: str, *, kind: str = "deal", message: str = "m") -> list[v.Rule]:
@@ -46,7 +47,7 @@ def load_error(tmp_path: Path, text: str) -> ConfigError:
 
 # --- the shipped file ---------------------------------------------------------------------------------
 def test_shipped_rules_file_loads_and_keeps_todays_rules() -> None:
-    rules = {r.id: r for r in v.load_rules(ROOT / "mappings" / "rules.toml")}
+    rules = {r.id: r for r in rules_file.load_rules(ROOT / "mappings" / "rules.toml")}
     assert {"person-email-valid", "person-email-required", "person-last-name-required-by-salesforce",
             "company-name-required-by-salesforce", "deal-name-required", "deal-stage-known"} <= set(rules)
     assert rules["person-last-name-required-by-salesforce"].when == "create"
@@ -54,7 +55,7 @@ def test_shipped_rules_file_loads_and_keeps_todays_rules() -> None:
 
 
 def test_shipped_deal_rules_on_typical_deals() -> None:
-    rules = v.load_rules(ROOT / "mappings" / "rules.toml")
+    rules = rules_file.load_rules(ROOT / "mappings" / "rules.toml")
     ok = {"source_key": "006A", "name": "Acme - Renewal", "stage": "negotiation", "amount": 50_000.0,
           "close_date": "2026-04-30"}
     assert verdict(rules, ok) == v.Verdict([], [], [], [])
