@@ -49,8 +49,8 @@ class StoreBase:
             @event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_conn: Any, _record: Any) -> None:
                 cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA busy_timeout=10000")  # first: switching to WAL may wait on another process
                 cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA busy_timeout=10000")
                 cur.close()
 
     @contextmanager
