@@ -269,10 +269,11 @@ class Store(FailureLog, CallLog):
                 rows = c.execute(select(entity_aliases.c.entity_id, entity_aliases.c.key).where(
                     entity_aliases.c.kind == kind, entity_aliases.c.key.in_(chunk)))
                 out.update({r.key: r.entity_id for r in rows})
-        if create:
-            for key in wanted:
-                if key in out:
-                    continue
+        missing = [k for k in wanted if k not in out]
+        if create and missing and self.engine.dialect.name in ("sqlite", "postgresql"):
+            self._create_entities(kind, missing, out)
+        elif create:
+            for key in missing:
                 try:
                     with self.begin() as c:
                         res = c.execute(insert(entities).values(kind=kind, key=key, created_at=now()))
@@ -282,6 +283,21 @@ class Store(FailureLog, CallLog):
                         out[key] = int(c.execute(select(entities.c.id).where(
                             entities.c.kind == kind, entities.c.key == key)).scalar_one())
         return out
+
+    def _create_entities(self, kind: str, keys: list[str], out: dict[str, int]) -> None:
+        """Make the entities of new keys in one transaction: one INSERT .. ON CONFLICT DO NOTHING executed for
+        all of them (another worker may make some first), then their ids. A transaction a key cost a commit
+        each, and a first sync has thousands of new keys. Sorted, so two workers inserting overlapping keys
+        take their row locks in one order and cannot deadlock (PostgreSQL)."""
+        dialect_insert = sqlite_insert if self.engine.dialect.name == "sqlite" else pg_insert
+        t = now()
+        with self.begin() as c:
+            c.execute(dialect_insert(entities).on_conflict_do_nothing(index_elements=[entities.c.kind, entities.c.key]),
+                      [{"kind": kind, "key": k, "created_at": t} for k in sorted(keys)])
+            for chunk in chunks(keys, 500):
+                rows = c.execute(select(entities.c.id, entities.c.key).where(
+                    entities.c.kind == kind, entities.c.key.in_(chunk)))
+                out.update({r.key: r.id for r in rows})
 
     def entity_count(self, kind: str | None = None) -> int:
         q = select(func.count()).select_from(entities)
@@ -330,8 +346,7 @@ class Store(FailureLog, CallLog):
                     raise LockLost(f"another run took the lock {lock[0]!r} after this run's lease "
                                    f"({int(ttl.total_seconds() // 60)} min) ran out with no page committed; "
                                    f"this run stopped before committing more (its page in flight is read again)")
-            for system, obj, ext_id, entity_id, shadow in outcome.links:
-                _put_crosswalk(c, system, obj, ext_id, entity_id, shadow, t)
+            _put_crosswalks(c, outcome.links, t)
             log_page_failures(c, pipeline, run_id, outcome.resolved, outcome.failures, t)
             if outcome.cursor is not None:
                 _put_cursor(c, pipeline, outcome.cursor, t)
@@ -352,21 +367,30 @@ def _put_cursor(c: Connection, pipeline: str, cursor: Cursor, t: datetime) -> No
         c.execute(insert(cursors).values(pipeline=pipeline, **values))
 
 
-def _put_crosswalk(c: Connection, system: str, obj: str, ext_id: str, entity_id: int, shadow: Any,
-                   t: datetime) -> None:
-    """Insert or update one crosswalk row in one statement: two workers that wrote the same record (an
-    upsert, docs/decisions.md 14) commit the same key, and an update-then-insert would let both insert."""
-    values = {"system": system, "object": obj, "external_id": ext_id, "entity_id": entity_id, "shadow": shadow,
-              "updated_at": t}
-    change = {"entity_id": entity_id, "shadow": shadow, "updated_at": t}
+def _put_crosswalks(c: Connection, links: Iterable[tuple[str, str, str, int, Any]], t: datetime) -> None:
+    """Insert or update a page's crosswalk rows: one INSERT .. ON CONFLICT DO UPDATE executed for all of them.
+
+    One statement per row, not update-then-insert: two workers that wrote the same record (an upsert,
+    docs/decisions.md 14) commit the same key, and an update-then-insert would let both insert. A key
+    listed twice keeps its last row, as row-by-row writes would; rows go in key order, so two workers
+    committing overlapping keys lock them in one order and cannot deadlock (PostgreSQL).
+    """
+    rows = {(s, o, e): {"system": s, "object": o, "external_id": e, "entity_id": i, "shadow": shadow, "updated_at": t}
+            for s, o, e, i, shadow in links}
+    if not rows:
+        return
     dialect = c.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        dialect_insert = sqlite_insert if dialect == "sqlite" else pg_insert
-        c.execute(dialect_insert(crosswalk).values(**values).on_conflict_do_update(
-            index_elements=[crosswalk.c.system, crosswalk.c.object, crosswalk.c.external_id], set_=change))
+        stmt = (sqlite_insert if dialect == "sqlite" else pg_insert)(crosswalk)
+        c.execute(stmt.on_conflict_do_update(
+            index_elements=[crosswalk.c.system, crosswalk.c.object, crosswalk.c.external_id],
+            set_={"entity_id": stmt.excluded.entity_id, "shadow": stmt.excluded.shadow,
+                  "updated_at": stmt.excluded.updated_at}), [rows[k] for k in sorted(rows)])
         return
-    res = c.execute(update(crosswalk).where(  # other databases: no portable upsert
-        crosswalk.c.system == system, crosswalk.c.object == obj, crosswalk.c.external_id == ext_id,
-    ).values(**change))
-    if res.rowcount == 0:
-        c.execute(insert(crosswalk).values(**values))
+    for _key, row in sorted(rows.items()):  # other databases: no portable upsert
+        res = c.execute(update(crosswalk).where(
+            crosswalk.c.system == row["system"], crosswalk.c.object == row["object"],
+            crosswalk.c.external_id == row["external_id"],
+        ).values(entity_id=row["entity_id"], shadow=row["shadow"], updated_at=t))
+        if res.rowcount == 0:
+            c.execute(insert(crosswalk).values(**row))
