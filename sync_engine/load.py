@@ -115,9 +115,11 @@ class Loader:
             self._commit(self.pages.pop(page))
 
     def _commit(self, outcome: PageOutcome) -> None:
-        """Commit a page; a unique violation means another worker inserted one of its crosswalk rows
-        between this commit's update and insert (two workers wrote the same record): the transaction
-        rolled back whole, and the retry finds the row and updates it."""
+        """Commit a page; retried on a unique violation, which the transaction rolled back whole.
+
+        On SQLite and PostgreSQL crosswalk rows and cursors are upserts and cannot raise one; the retry
+        is for other databases, where another worker may insert a crosswalk row between this commit's
+        update and its insert (two workers wrote the same record)."""
         for attempt in range(COMMIT_ATTEMPTS):
             try:
                 self.commit(outcome)
